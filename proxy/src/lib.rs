@@ -1,0 +1,2 @@
+//! placeholder
+use pingora_proxy as _;
