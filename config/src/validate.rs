@@ -1,0 +1,488 @@
+//! Validation of the YAML schema into the internal [`Config`].
+
+use crate::schema::*;
+use arigate_connectors::{AuthMode, Credentials, Protocol};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Every problem found, each with the path it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for p in &self.problems {
+            writeln!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    fn one(p: impl Into<String>) -> ConfigError {
+        ConfigError { problems: vec![p.into()] }
+    }
+}
+
+/// The validated configuration the edge runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub threads: usize,
+    pub tokens: TokenConfig,
+    pub search: SearchConfig,
+    pub max_request_body_bytes: usize,
+    pub max_supplier_response_bytes: usize,
+    pub idempotency_entries: usize,
+    pub idempotency_ttl: Duration,
+    pub currency: CurrencyTable,
+    pub agents: Vec<AgentConfig>,
+    pub suppliers: Vec<SupplierConfig>,
+    pub mapping: Arc<HotelMapping>,
+}
+
+#[derive(Clone)]
+pub struct TokenConfig {
+    pub secret: Vec<u8>,
+    pub previous: Vec<Vec<u8>>,
+    pub offer_ttl: Duration,
+}
+
+impl std::fmt::Debug for TokenConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenConfig").field("secret", &"<redacted>").field("offer_ttl", &self.offer_ttl).finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchConfig {
+    pub supplier_timeout: Duration,
+    pub deadline: Duration,
+    pub max_hotels: usize,
+    pub max_rooms: usize,
+    pub max_nights: i64,
+}
+
+/// Units per 1 EUR.
+#[derive(Debug, Clone)]
+pub struct CurrencyTable {
+    pub as_of: chrono::NaiveDate,
+    pub per_eur: BTreeMap<String, Decimal>,
+}
+
+impl CurrencyTable {
+    /// Converts without rounding (round once, at the end). `None` for an unknown currency.
+    pub fn convert(&self, amount: Decimal, from: &str, to: &str) -> Option<Decimal> {
+        if from == to {
+            return Some(amount);
+        }
+        let f = self.per_eur.get(from)?;
+        let t = self.per_eur.get(to)?;
+        Some(amount / f * t)
+    }
+
+    pub fn supports(&self, currency: &str) -> bool {
+        self.per_eur.contains_key(currency)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub key_sha256: String,
+    pub suppliers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SupplierConfig {
+    pub code: String,
+    pub protocol: Protocol,
+    /// Base URL as configured, without trailing slash.
+    pub endpoint: String,
+    pub addr: SocketAddr,
+    pub tls: bool,
+    pub host: String,
+    pub enabled: bool,
+    pub timeout: Duration,
+    pub booking_timeout: Duration,
+    pub credentials: Credentials,
+    pub webhook_secrets: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MappedHotel {
+    pub id: String,
+    pub name: String,
+    pub destination: String,
+    /// Supplier code → supplier hotel code.
+    pub codes: BTreeMap<String, String>,
+}
+
+/// Unified hotel ids ⇄ supplier hotel codes.
+#[derive(Debug, Clone, Default)]
+pub struct HotelMapping {
+    pub hotels: Vec<MappedHotel>,
+    by_id: HashMap<String, usize>,
+    by_code: HashMap<(String, String), usize>,
+}
+
+impl HotelMapping {
+    pub fn new(hotels: Vec<MappedHotel>) -> HotelMapping {
+        let by_id = hotels.iter().enumerate().map(|(i, h)| (h.id.clone(), i)).collect();
+        let by_code = hotels
+            .iter()
+            .enumerate()
+            .flat_map(|(i, h)| h.codes.iter().map(move |(s, c)| ((s.clone(), c.clone()), i)))
+            .collect();
+        HotelMapping { hotels, by_id, by_code }
+    }
+
+    pub fn hotel(&self, id: &str) -> Option<&MappedHotel> {
+        self.by_id.get(id).and_then(|i| self.hotels.get(*i))
+    }
+
+    /// The unified hotel a supplier's code belongs to.
+    pub fn by_supplier_code(&self, supplier: &str, code: &str) -> Option<&MappedHotel> {
+        self.by_code.get(&(supplier.to_string(), code.to_string())).and_then(|i| self.hotels.get(*i))
+    }
+
+    pub fn in_destination<'a>(&'a self, destination: &'a str) -> impl Iterator<Item = &'a MappedHotel> + 'a {
+        self.hotels.iter().filter(move |h| h.destination == destination)
+    }
+
+    /// Destination codes with their hotel counts, sorted.
+    pub fn destinations(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for h in &self.hotels {
+            *out.entry(h.destination.clone()).or_insert(0) += 1;
+        }
+        out
+    }
+}
+
+/// Loads and validates a config file; `${NAME}` references are resolved with `env`.
+pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::one(format!("{}: {e}", path.display())))?;
+    let base_dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let files = move |rel: &str| std::fs::read_to_string(base_dir.join(rel)).map_err(|e| format!("{}: {e}", base_dir.join(rel).display()));
+    load_str(&text, &files, env)
+}
+
+/// Validates config text; files it names (the mapping) are read with `files`.
+pub fn load_str(
+    text: &str,
+    files: &dyn Fn(&str) -> Result<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let de = serde_yaml_ng::Deserializer::from_str(text);
+    let file: FileConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ConfigError::one(if path == "." { inner.to_string() } else { format!("{path}: {inner}") })
+    })?;
+    Validator { env, problems: Vec::new() }.run(file, files)
+}
+
+struct Validator<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<String>,
+}
+
+impl Validator<'_> {
+    fn problem(&mut self, path: &str, msg: impl std::fmt::Display) {
+        self.problems.push(format!("{path}: {msg}"));
+    }
+
+    /// Substitutes every `${NAME}` in a value (secrets, addresses, endpoints).
+    fn secret(&mut self, path: &str, raw: &str) -> String {
+        let mut out = String::new();
+        let mut rest = raw;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                self.problem(path, "unterminated ${...} reference");
+                return String::new();
+            };
+            let name = &after[..end];
+            match (self.env)(name) {
+                Some(v) => out.push_str(&v),
+                None => self.problem(path, format!("environment variable {name} is not set")),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn addr(&mut self, path: &str, s: &str) -> Option<SocketAddr> {
+        match s.parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.problem(path, format!("{s:?} is not an ip:port address"));
+                None
+            }
+        }
+    }
+
+    fn run(mut self, f: FileConfig, files: &dyn Fn(&str) -> Result<String, String>) -> Result<Config, ConfigError> {
+        let listen = self.secret("listen", &f.listen);
+        let listen = self.addr("listen", &listen);
+        let admin_listen = self.secret("admin_listen", &f.admin_listen);
+        let admin_listen = self.addr("admin_listen", &admin_listen);
+        if f.threads == 0 || f.threads > 256 {
+            self.problem("threads", "must be between 1 and 256");
+        }
+        let secret = self.secret("tokens.secret", &f.tokens.secret);
+        if secret.len() < 32 && !self.problems.iter().any(|p| p.starts_with("tokens.secret")) {
+            self.problem("tokens.secret", "must be at least 32 characters");
+        }
+        let previous = f
+            .tokens
+            .previous_secrets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.secret(&format!("tokens.previous_secrets[{i}]"), s).into_bytes())
+            .collect();
+        let s = &f.search;
+        if s.supplier_timeout.0.is_zero() || s.deadline.0.is_zero() {
+            self.problem("search", "timeouts must be positive");
+        }
+        if s.supplier_timeout.0 > s.deadline.0 {
+            self.problem("search.supplier_timeout", "must not exceed search.deadline");
+        }
+        if s.max_hotels == 0 || s.max_rooms == 0 || s.max_nights <= 0 {
+            self.problem("search", "max_hotels, max_rooms and max_nights must be positive");
+        }
+        let l = &f.limits;
+        if l.max_request_body_bytes == 0 || l.max_supplier_response_bytes == 0 || l.idempotency_entries == 0 {
+            self.problem("limits", "bounds must be positive");
+        }
+        let mut per_eur = BTreeMap::new();
+        for (cur, rate) in &f.currency.per_eur {
+            let path = format!("currency.per_eur.{cur}");
+            if cur.len() != 3 || !cur.chars().all(|c| c.is_ascii_uppercase()) {
+                self.problem(&path, "currency codes are three upper-case letters (ISO 4217)");
+            }
+            match rate.parse::<Decimal>() {
+                Ok(r) if r > Decimal::ZERO => {
+                    per_eur.insert(cur.clone(), r);
+                }
+                _ => self.problem(&path, format!("{rate:?} is not a positive decimal")),
+            }
+        }
+        if !per_eur.contains_key("EUR") {
+            self.problem("currency.per_eur", "must contain EUR (the base, 1)");
+        }
+        let mut agents = Vec::new();
+        let mut agent_ids = HashSet::new();
+        for (i, a) in f.agents.iter().enumerate() {
+            let path = format!("agents[{i}]");
+            if !agent_ids.insert(a.id.clone()) {
+                self.problem(&format!("{path}.id"), format!("duplicate agent id {:?}", a.id));
+            }
+            if a.key_sha256.len() != 64 || !a.key_sha256.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+                self.problem(&format!("{path}.key_sha256"), "must be 64 lowercase hex characters (sha256 of the key)");
+            }
+            if !a.email.contains('@') {
+                self.problem(&format!("{path}.email"), "must be an e-mail address");
+            }
+            agents.push(AgentConfig {
+                id: a.id.clone(),
+                name: if a.name.is_empty() { a.id.clone() } else { a.name.clone() },
+                email: a.email.clone(),
+                key_sha256: a.key_sha256.clone(),
+                suppliers: a.suppliers.clone(),
+            });
+        }
+        let mut suppliers = Vec::new();
+        let mut codes = HashSet::new();
+        for (i, sf) in f.suppliers.iter().enumerate() {
+            if let Some(sc) = self.supplier(&format!("suppliers[{i}]"), sf, &f.search) {
+                if !codes.insert(sc.code.clone()) {
+                    self.problem(&format!("suppliers[{i}].code"), format!("duplicate supplier code {:?}", sc.code));
+                }
+                suppliers.push(sc);
+            }
+        }
+        for (i, a) in agents.iter().enumerate() {
+            for s in a.suppliers.iter().flatten() {
+                if !codes.contains(s) {
+                    self.problem(&format!("agents[{i}].suppliers"), format!("unknown supplier {s:?}"));
+                }
+            }
+        }
+        let mapping = match &f.mapping {
+            MappingRef::Inline(m) => Some(m.clone()),
+            MappingRef::Path(p) => {
+                let full = p.clone();
+                match files(p) {
+                    Err(e) => {
+                        self.problem("mapping", e);
+                        None
+                    }
+                    Ok(text) => {
+                        let de = serde_yaml_ng::Deserializer::from_str(&text);
+                        match serde_path_to_error::deserialize::<_, MappingFile>(de) {
+                            Ok(m) => Some(m),
+                            Err(e) => {
+                                self.problem(&format!("mapping ({full}) {}", e.path()), e.into_inner());
+                                None
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let mapping = mapping.map(|m| self.mapping(m, &codes));
+        if !self.problems.is_empty() {
+            return Err(ConfigError { problems: self.problems });
+        }
+        match (listen, admin_listen, mapping) {
+            (Some(listen), Some(admin_listen), Some(mapping)) => Ok(Config {
+                listen,
+                admin_listen,
+                threads: f.threads,
+                tokens: TokenConfig { secret: secret.into_bytes(), previous, offer_ttl: f.tokens.offer_ttl.0 },
+                search: SearchConfig {
+                    supplier_timeout: s.supplier_timeout.0,
+                    deadline: s.deadline.0,
+                    max_hotels: s.max_hotels,
+                    max_rooms: s.max_rooms,
+                    max_nights: s.max_nights,
+                },
+                max_request_body_bytes: l.max_request_body_bytes,
+                max_supplier_response_bytes: l.max_supplier_response_bytes,
+                idempotency_entries: l.idempotency_entries,
+                idempotency_ttl: l.idempotency_ttl.0,
+                currency: CurrencyTable { as_of: f.currency.as_of, per_eur },
+                agents,
+                suppliers,
+                mapping: Arc::new(mapping),
+            }),
+            _ => Err(ConfigError::one("invalid configuration")),
+        }
+    }
+
+    fn supplier(&mut self, path: &str, f: &SupplierFile, search: &SearchFile) -> Option<SupplierConfig> {
+        let before = self.problems.len();
+        if f.code.is_empty() || !f.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+            self.problem(&format!("{path}.code"), "must be non-empty [a-z0-9_-]");
+        }
+        let protocol = Protocol::parse(&f.protocol);
+        if protocol.is_none() {
+            self.problem(
+                &format!("{path}.protocol"),
+                format!("unknown protocol {:?} (hotelbeds, expedia-rapid, ota-soap, derbysoft, dida)", f.protocol),
+            );
+        }
+        let mode = match f.auth.as_deref() {
+            None | Some("native") => AuthMode::Native,
+            Some("basic") => AuthMode::Basic,
+            Some("oauth1") => AuthMode::Oauth1,
+            Some(other) => {
+                self.problem(&format!("{path}.auth"), format!("unknown auth {other:?} (native, basic, oauth1)"));
+                AuthMode::Native
+            }
+        };
+        if protocol == Some(Protocol::OtaSoap) && mode != AuthMode::Native {
+            self.problem(&format!("{path}.auth"), "ota-soap supports only native WS-Security auth");
+        }
+        let endpoint = self.secret(&format!("{path}.endpoint"), &f.endpoint).trim_end_matches('/').to_string();
+        let (tls, hostport) = if let Some(rest) = endpoint.strip_prefix("http://") {
+            (false, rest)
+        } else if let Some(rest) = endpoint.strip_prefix("https://") {
+            (true, rest)
+        } else {
+            self.problem(&format!("{path}.endpoint"), "must start with http:// or https://");
+            (false, "")
+        };
+        if hostport.contains('/') {
+            self.problem(&format!("{path}.endpoint"), "must be scheme://host:port without a path");
+        }
+        let with_port = if hostport.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+            hostport.to_string()
+        } else {
+            format!("{hostport}:{}", if tls { 443 } else { 80 })
+        };
+        let host = with_port.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default();
+        // Resolved once here, never on the request path (HttpPeer::new would resolve blocking).
+        let addr = if hostport.is_empty() {
+            None
+        } else {
+            match with_port.to_socket_addrs().map(|mut a| a.next()) {
+                Ok(Some(a)) => Some(a),
+                _ => {
+                    self.problem(&format!("{path}.endpoint"), format!("cannot resolve {with_port:?}"));
+                    None
+                }
+            }
+        };
+        let key = self.secret(&format!("{path}.credentials.key"), &f.credentials.key);
+        let secret = self.secret(&format!("{path}.credentials.secret"), &f.credentials.secret);
+        let account = f.credentials.account.as_ref().map(|a| self.secret(&format!("{path}.credentials.account"), a));
+        let webhook_secrets =
+            f.webhook_secrets.iter().enumerate().map(|(i, s)| self.secret(&format!("{path}.webhook_secrets[{i}]"), s)).collect();
+        let timeout = f.timeout.map(|t| t.0).unwrap_or(search.supplier_timeout.0);
+        if timeout.is_zero() || f.booking_timeout.0.is_zero() {
+            self.problem(&format!("{path}.timeout"), "timeouts must be positive");
+        }
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(SupplierConfig {
+            code: f.code.clone(),
+            protocol: protocol?,
+            endpoint,
+            addr: addr?,
+            tls,
+            host,
+            enabled: f.enabled,
+            timeout,
+            booking_timeout: f.booking_timeout.0,
+            credentials: Credentials { key, secret, account, mode },
+            webhook_secrets,
+        })
+    }
+
+    fn mapping(&mut self, m: MappingFile, codes: &HashSet<String>) -> HotelMapping {
+        let mut ids = HashSet::new();
+        let mut seen_codes = HashSet::new();
+        for (i, h) in m.hotels.iter().enumerate() {
+            if !ids.insert(h.id.clone()) {
+                self.problem(&format!("mapping.hotels[{i}].id"), format!("duplicate hotel id {:?}", h.id));
+            }
+            for (s, c) in &h.codes {
+                if !codes.contains(s) {
+                    // Mapping files may list suppliers not configured here; they are ignored.
+                    continue;
+                }
+                if !seen_codes.insert((s.clone(), c.clone())) {
+                    self.problem(&format!("mapping.hotels[{i}].codes.{s}"), format!("code {c:?} is mapped twice"));
+                }
+            }
+        }
+        HotelMapping::new(
+            m.hotels
+                .into_iter()
+                .map(|h| MappedHotel {
+                    id: h.id,
+                    name: h.name,
+                    destination: h.destination,
+                    codes: h.codes.into_iter().filter(|(s, _)| codes.contains(s)).collect(),
+                })
+                .collect(),
+        )
+    }
+}
