@@ -486,3 +486,82 @@ impl Validator<'_> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAPPING: &str = "hotels:\n  - id: H1\n    name: One\n    destination: LIS\n    codes: {hb: \"100\", other: \"x\"}\n";
+
+    fn base() -> String {
+        r#"
+listen: 127.0.0.1:8080
+admin_listen: 127.0.0.1:9090
+tokens: {secret: "${TOKEN}"}
+currency: {as_of: 2026-11-01, per_eur: {EUR: "1", USD: "1.08"}}
+agents:
+  - {id: a, email: a@x.example, key_sha256: c48a01f49fd0f2cc404bc3cbbc80e91457a3d41bb429a695243de4c61794155c}
+suppliers:
+  - code: hb
+    protocol: hotelbeds
+    endpoint: http://127.0.0.1:9101
+    credentials: {key: "${HB_KEY}", secret: "${HB_SECRET}"}
+mapping: hotels.yaml
+"#
+        .to_string()
+    }
+
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "TOKEN" => Some("t".repeat(40)),
+            "HB_KEY" => Some("key".into()),
+            "HB_SECRET" => Some("s3cr3t".into()),
+            _ => None,
+        }
+    }
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let files = |name: &str| if name == "hotels.yaml" { Ok(MAPPING.to_string()) } else { Err(format!("{name}: no such file")) };
+        load_str(text, &files, &env)
+    }
+
+    #[test]
+    fn a_valid_file_becomes_a_config_with_secrets_substituted() {
+        let c = load(&base()).expect("valid");
+        assert_eq!(c.suppliers[0].credentials.secret, "s3cr3t");
+        assert_eq!(c.suppliers[0].timeout, Duration::from_millis(300));
+        assert_eq!(c.search.deadline, Duration::from_secs(1));
+        assert_eq!(c.mapping.by_supplier_code("hb", "100").map(|h| h.id.as_str()), Some("H1"));
+        // Codes of suppliers not configured here are dropped.
+        assert_eq!(c.mapping.hotel("H1").map(|h| h.codes.len()), Some(1));
+        assert!(!format!("{:?}", c.suppliers[0].credentials).contains("s3cr3t"));
+    }
+
+    #[rstest::rstest]
+    #[case("listen: 127.0.0.1:8080", "listen: nowhere", "listen: \"nowhere\" is not an ip:port address")]
+    #[case("    protocol: hotelbeds", "    protocol: amadeus", "suppliers[0].protocol: unknown protocol")]
+    #[case("\"${HB_SECRET}\"", "\"${MISSING_SECRET}\"", "suppliers[0].credentials.secret: environment variable MISSING_SECRET is not set")]
+    #[case("mapping: hotels.yaml", "mapping: nope.yaml", "mapping: nope.yaml: no such file")]
+    #[case("key_sha256: c48a", "key_sha256: C48A", "agents[0].key_sha256: must be 64 lowercase hex")]
+    #[case("http://127.0.0.1:9101", "ftp://127.0.0.1:9101", "suppliers[0].endpoint: must start with http:// or https://")]
+    #[case("USD: \"1.08\"", "USD: \"-1\"", "currency.per_eur.USD")]
+    #[case("mapping: hotels.yaml", "mapping: hotels.yaml\nsurprise: 1", "unknown field `surprise`")]
+    #[case("    endpoint: http://127.0.0.1:9101", "    endpoint: http://127.0.0.1:9101\n    timeout: soon", "suppliers[0].timeout")]
+    fn problems_name_their_path(#[case] from: &str, #[case] to: &str, #[case] expected: &str) {
+        let text = base().replacen(from, to, 1);
+        assert_ne!(text, base(), "the case must change the file");
+        let err = load(&text).expect_err("invalid").to_string();
+        assert!(err.contains(expected), "{err}");
+        assert!(!err.contains("s3cr3t"), "a secret leaked into: {err}");
+    }
+
+    #[test]
+    fn currency_conversion_does_not_round() {
+        let c = load(&base()).expect("valid");
+        let usd = c.currency.convert(Decimal::new(10000, 2), "EUR", "USD");
+        assert_eq!(usd, Some(Decimal::new(10800, 2)));
+        let back = c.currency.convert(Decimal::new(1, 0), "USD", "EUR").expect("known");
+        assert!(back.scale() > 2, "{back}");
+        assert_eq!(c.currency.convert(Decimal::ONE, "EUR", "JPY"), None);
+    }
+}
