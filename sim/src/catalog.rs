@@ -117,6 +117,7 @@ impl Catalog {
 
     /// Base nightly price (one room, taxes included, EUR) and allotment for a date, before overrides.
     /// `None` outside the 365-day window starting at `today`.
+    #[allow(clippy::too_many_arguments)] // one inventory cell is addressed by all of these
     pub fn night(
         &self,
         world: &World,
@@ -138,7 +139,7 @@ impl Catalog {
         let day = date.num_days_from_ce() as u64;
         let h = mix(&[self.seed, p, hotel.world_idx as u64, room as u64, day]);
         // Allotment is per room type (shared by rate plans); about one night in ten is sold out.
-        let allotment = if h % 10 == 0 {
+        let allotment = if h.is_multiple_of(10) {
             0
         } else {
             (1 + (h >> 8) % 9) as u32
@@ -146,13 +147,13 @@ impl Catalog {
         let weekend = matches!(date.weekday(), Weekday::Fri | Weekday::Sat);
         let mut price = wroom.base_price;
         if weekend {
-            price = price * Decimal::new(115, 2);
+            price *= Decimal::new(115, 2);
         }
         // Each supplier differs a little for the same room: -3 % .. +3 %.
         let spread = (mix(&[self.seed, p, hotel.world_idx as u64, room as u64]) % 61) as i64 - 30;
-        price = price * (Decimal::ONE + Decimal::new(spread, 3));
+        price *= Decimal::ONE + Decimal::new(spread, 3);
         if !plan.refundable {
-            price = price * Decimal::new(90, 2);
+            price *= Decimal::new(90, 2);
         }
         if plan.board == "BB" {
             price += Decimal::from(12u32 * adults as u32 + 6 * children as u32);

@@ -412,6 +412,39 @@ async fn deliver(url: &str, event_id: &str, signature: &str, body: String) -> an
     Ok(resp.status().as_u16())
 }
 
+/// A minimal HTTP/1.1 client for tests and tools: one request, whole body back.
+pub async fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> anyhow::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let mut builder = hyper::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let resp = tokio::time::timeout(
+        Duration::from_secs(30),
+        client.request(builder.body(Full::new(Bytes::from(body)))?),
+    )
+    .await??;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = resp.into_body().collect().await?.to_bytes().to_vec();
+    Ok((status, headers, body))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,27 +457,4 @@ mod tests {
             "1dce26f81379c929834bb7b3dab0907d01b791b86e0df3b7787ed6a946538799"
         );
     }
-}
-
-/// A minimal HTTP/1.1 client for tests and tools: one request, whole body back.
-pub async fn http_request(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Vec<u8>,
-) -> anyhow::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut builder = hyper::Request::builder().method(method).uri(url);
-    for (k, v) in headers {
-        builder = builder.header(*k, *v);
-    }
-    let resp = tokio::time::timeout(Duration::from_secs(30), client.request(builder.body(Full::new(Bytes::from(body)))?)).await??;
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
-    let body = resp.into_body().collect().await?.to_bytes().to_vec();
-    Ok((status, headers, body))
 }

@@ -105,6 +105,7 @@ impl SimState {
     /// Live quote for `rooms` identical rooms of (hotel, room index, rate index) over the stay, in EUR,
     /// with sell-outs and repricing applied. `None` when any night is unavailable (allotment < rooms,
     /// outside the window, or over the room's max occupancy).
+    #[allow(clippy::too_many_arguments)] // one inventory query is addressed by all of these
     pub fn quote(
         &self,
         hotel: &CatalogHotel,
@@ -140,9 +141,9 @@ impl SimState {
                 adults,
                 children,
             )?;
-            let matches_room = |r: &Option<String>| r.as_deref().map_or(true, |r| r == croom.code);
+            let matches_room = |r: &Option<String>| r.as_deref().is_none_or(|r| r == croom.code);
             if sellouts.iter().any(|s| {
-                s.hotel == hotel.code && matches_room(&s.room) && s.date.map_or(true, |d| d == date)
+                s.hotel == hotel.code && matches_room(&s.room) && s.date.is_none_or(|d| d == date)
             }) {
                 allot = 0;
             }
