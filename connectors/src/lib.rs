@@ -13,6 +13,7 @@ pub mod dida;
 pub mod error;
 pub mod expedia_rapid;
 pub mod hotelbeds;
+mod json_util;
 pub mod model;
 pub mod ota_soap;
 pub mod wire;
