@@ -9,9 +9,13 @@ pub struct HumanDuration(pub Duration);
 
 pub fn parse(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(|| format!("{s:?} has no unit (ms, s, m, h)"))?;
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| format!("{s:?} has no unit (ms, s, m, h)"))?;
     let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("{s:?} is not a number with a unit"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number with a unit"))?;
     let ms = match unit {
         "ms" => n,
         "s" => n * 1000.0,
@@ -28,7 +32,9 @@ pub fn parse(s: &str) -> Result<Duration, String> {
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        parse(&s).map(HumanDuration).map_err(serde::de::Error::custom)
+        parse(&s)
+            .map(HumanDuration)
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -28,7 +28,9 @@ impl std::error::Error for ConfigError {}
 
 impl ConfigError {
     fn one(p: impl Into<String>) -> ConfigError {
-        ConfigError { problems: vec![p.into()] }
+        ConfigError {
+            problems: vec![p.into()],
+        }
     }
 }
 
@@ -59,7 +61,10 @@ pub struct TokenConfig {
 
 impl std::fmt::Debug for TokenConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenConfig").field("secret", &"<redacted>").field("offer_ttl", &self.offer_ttl).finish()
+        f.debug_struct("TokenConfig")
+            .field("secret", &"<redacted>")
+            .field("offer_ttl", &self.offer_ttl)
+            .finish()
     }
 }
 
@@ -139,13 +144,25 @@ pub struct HotelMapping {
 
 impl HotelMapping {
     pub fn new(hotels: Vec<MappedHotel>) -> HotelMapping {
-        let by_id = hotels.iter().enumerate().map(|(i, h)| (h.id.clone(), i)).collect();
+        let by_id = hotels
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.id.clone(), i))
+            .collect();
         let by_code = hotels
             .iter()
             .enumerate()
-            .flat_map(|(i, h)| h.codes.iter().map(move |(s, c)| ((s.clone(), c.clone()), i)))
+            .flat_map(|(i, h)| {
+                h.codes
+                    .iter()
+                    .map(move |(s, c)| ((s.clone(), c.clone()), i))
+            })
             .collect();
-        HotelMapping { hotels, by_id, by_code }
+        HotelMapping {
+            hotels,
+            by_id,
+            by_code,
+        }
     }
 
     pub fn hotel(&self, id: &str) -> Option<&MappedHotel> {
@@ -154,11 +171,18 @@ impl HotelMapping {
 
     /// The unified hotel a supplier's code belongs to.
     pub fn by_supplier_code(&self, supplier: &str, code: &str) -> Option<&MappedHotel> {
-        self.by_code.get(&(supplier.to_string(), code.to_string())).and_then(|i| self.hotels.get(*i))
+        self.by_code
+            .get(&(supplier.to_string(), code.to_string()))
+            .and_then(|i| self.hotels.get(*i))
     }
 
-    pub fn in_destination<'a>(&'a self, destination: &'a str) -> impl Iterator<Item = &'a MappedHotel> + 'a {
-        self.hotels.iter().filter(move |h| h.destination == destination)
+    pub fn in_destination<'a>(
+        &'a self,
+        destination: &'a str,
+    ) -> impl Iterator<Item = &'a MappedHotel> + 'a {
+        self.hotels
+            .iter()
+            .filter(move |h| h.destination == destination)
     }
 
     /// Destination codes with their hotel counts, sorted.
@@ -173,9 +197,13 @@ impl HotelMapping {
 
 /// Loads and validates a config file; `${NAME}` references are resolved with `env`.
 pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::one(format!("{}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::one(format!("{}: {e}", path.display())))?;
     let base_dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let files = move |rel: &str| std::fs::read_to_string(base_dir.join(rel)).map_err(|e| format!("{}: {e}", base_dir.join(rel).display()));
+    let files = move |rel: &str| {
+        std::fs::read_to_string(base_dir.join(rel))
+            .map_err(|e| format!("{}: {e}", base_dir.join(rel).display()))
+    };
     load_str(&text, &files, env)
 }
 
@@ -189,9 +217,17 @@ pub fn load_str(
     let file: FileConfig = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        ConfigError::one(if path == "." { inner.to_string() } else { format!("{path}: {inner}") })
+        ConfigError::one(if path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        })
     })?;
-    Validator { env, problems: Vec::new() }.run(file, files)
+    Validator {
+        env,
+        problems: Vec::new(),
+    }
+    .run(file, files)
 }
 
 struct Validator<'a> {
@@ -236,7 +272,11 @@ impl Validator<'_> {
         }
     }
 
-    fn run(mut self, f: FileConfig, files: &dyn Fn(&str) -> Result<String, String>) -> Result<Config, ConfigError> {
+    fn run(
+        mut self,
+        f: FileConfig,
+        files: &dyn Fn(&str) -> Result<String, String>,
+    ) -> Result<Config, ConfigError> {
         let listen = self.secret("listen", &f.listen);
         let listen = self.addr("listen", &listen);
         let admin_listen = self.secret("admin_listen", &f.admin_listen);
@@ -253,7 +293,10 @@ impl Validator<'_> {
             .previous_secrets
             .iter()
             .enumerate()
-            .map(|(i, s)| self.secret(&format!("tokens.previous_secrets[{i}]"), s).into_bytes())
+            .map(|(i, s)| {
+                self.secret(&format!("tokens.previous_secrets[{i}]"), s)
+                    .into_bytes()
+            })
             .collect();
         let s = &f.search;
         if s.supplier_timeout.0.is_zero() || s.deadline.0.is_zero() {
@@ -263,17 +306,26 @@ impl Validator<'_> {
             self.problem("search.supplier_timeout", "must not exceed search.deadline");
         }
         if s.max_hotels == 0 || s.max_rooms == 0 || s.max_nights <= 0 {
-            self.problem("search", "max_hotels, max_rooms and max_nights must be positive");
+            self.problem(
+                "search",
+                "max_hotels, max_rooms and max_nights must be positive",
+            );
         }
         let l = &f.limits;
-        if l.max_request_body_bytes == 0 || l.max_supplier_response_bytes == 0 || l.idempotency_entries == 0 {
+        if l.max_request_body_bytes == 0
+            || l.max_supplier_response_bytes == 0
+            || l.idempotency_entries == 0
+        {
             self.problem("limits", "bounds must be positive");
         }
         let mut per_eur = BTreeMap::new();
         for (cur, rate) in &f.currency.per_eur {
             let path = format!("currency.per_eur.{cur}");
             if cur.len() != 3 || !cur.chars().all(|c| c.is_ascii_uppercase()) {
-                self.problem(&path, "currency codes are three upper-case letters (ISO 4217)");
+                self.problem(
+                    &path,
+                    "currency codes are three upper-case letters (ISO 4217)",
+                );
             }
             match rate.parse::<Decimal>() {
                 Ok(r) if r > Decimal::ZERO => {
@@ -290,17 +342,32 @@ impl Validator<'_> {
         for (i, a) in f.agents.iter().enumerate() {
             let path = format!("agents[{i}]");
             if !agent_ids.insert(a.id.clone()) {
-                self.problem(&format!("{path}.id"), format!("duplicate agent id {:?}", a.id));
+                self.problem(
+                    &format!("{path}.id"),
+                    format!("duplicate agent id {:?}", a.id),
+                );
             }
-            if a.key_sha256.len() != 64 || !a.key_sha256.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
-                self.problem(&format!("{path}.key_sha256"), "must be 64 lowercase hex characters (sha256 of the key)");
+            if a.key_sha256.len() != 64
+                || !a
+                    .key_sha256
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            {
+                self.problem(
+                    &format!("{path}.key_sha256"),
+                    "must be 64 lowercase hex characters (sha256 of the key)",
+                );
             }
             if !a.email.contains('@') {
                 self.problem(&format!("{path}.email"), "must be an e-mail address");
             }
             agents.push(AgentConfig {
                 id: a.id.clone(),
-                name: if a.name.is_empty() { a.id.clone() } else { a.name.clone() },
+                name: if a.name.is_empty() {
+                    a.id.clone()
+                } else {
+                    a.name.clone()
+                },
                 email: a.email.clone(),
                 key_sha256: a.key_sha256.clone(),
                 suppliers: a.suppliers.clone(),
@@ -311,7 +378,10 @@ impl Validator<'_> {
         for (i, sf) in f.suppliers.iter().enumerate() {
             if let Some(sc) = self.supplier(&format!("suppliers[{i}]"), sf, &f.search) {
                 if !codes.insert(sc.code.clone()) {
-                    self.problem(&format!("suppliers[{i}].code"), format!("duplicate supplier code {:?}", sc.code));
+                    self.problem(
+                        &format!("suppliers[{i}].code"),
+                        format!("duplicate supplier code {:?}", sc.code),
+                    );
                 }
                 suppliers.push(sc);
             }
@@ -319,7 +389,10 @@ impl Validator<'_> {
         for (i, a) in agents.iter().enumerate() {
             for s in a.suppliers.iter().flatten() {
                 if !codes.contains(s) {
-                    self.problem(&format!("agents[{i}].suppliers"), format!("unknown supplier {s:?}"));
+                    self.problem(
+                        &format!("agents[{i}].suppliers"),
+                        format!("unknown supplier {s:?}"),
+                    );
                 }
             }
         }
@@ -337,7 +410,10 @@ impl Validator<'_> {
                         match serde_path_to_error::deserialize::<_, MappingFile>(de) {
                             Ok(m) => Some(m),
                             Err(e) => {
-                                self.problem(&format!("mapping ({full}) {}", e.path()), e.into_inner());
+                                self.problem(
+                                    &format!("mapping ({full}) {}", e.path()),
+                                    e.into_inner(),
+                                );
                                 None
                             }
                         }
@@ -347,14 +423,20 @@ impl Validator<'_> {
         };
         let mapping = mapping.map(|m| self.mapping(m, &codes));
         if !self.problems.is_empty() {
-            return Err(ConfigError { problems: self.problems });
+            return Err(ConfigError {
+                problems: self.problems,
+            });
         }
         match (listen, admin_listen, mapping) {
             (Some(listen), Some(admin_listen), Some(mapping)) => Ok(Config {
                 listen,
                 admin_listen,
                 threads: f.threads,
-                tokens: TokenConfig { secret: secret.into_bytes(), previous, offer_ttl: f.tokens.offer_ttl.0 },
+                tokens: TokenConfig {
+                    secret: secret.into_bytes(),
+                    previous,
+                    offer_ttl: f.tokens.offer_ttl.0,
+                },
                 search: SearchConfig {
                     supplier_timeout: s.supplier_timeout.0,
                     deadline: s.deadline.0,
@@ -366,7 +448,10 @@ impl Validator<'_> {
                 max_supplier_response_bytes: l.max_supplier_response_bytes,
                 idempotency_entries: l.idempotency_entries,
                 idempotency_ttl: l.idempotency_ttl.0,
-                currency: CurrencyTable { as_of: f.currency.as_of, per_eur },
+                currency: CurrencyTable {
+                    as_of: f.currency.as_of,
+                    per_eur,
+                },
                 agents,
                 suppliers,
                 mapping: Arc::new(mapping),
@@ -375,16 +460,29 @@ impl Validator<'_> {
         }
     }
 
-    fn supplier(&mut self, path: &str, f: &SupplierFile, search: &SearchFile) -> Option<SupplierConfig> {
+    fn supplier(
+        &mut self,
+        path: &str,
+        f: &SupplierFile,
+        search: &SearchFile,
+    ) -> Option<SupplierConfig> {
         let before = self.problems.len();
-        if f.code.is_empty() || !f.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+        if f.code.is_empty()
+            || !f
+                .code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
             self.problem(&format!("{path}.code"), "must be non-empty [a-z0-9_-]");
         }
         let protocol = Protocol::parse(&f.protocol);
         if protocol.is_none() {
             self.problem(
                 &format!("{path}.protocol"),
-                format!("unknown protocol {:?} (hotelbeds, expedia-rapid, ota-soap, derbysoft, dida)", f.protocol),
+                format!(
+                    "unknown protocol {:?} (hotelbeds, expedia-rapid, ota-soap, derbysoft, dida)",
+                    f.protocol
+                ),
             );
         }
         let mode = match f.auth.as_deref() {
@@ -392,31 +490,52 @@ impl Validator<'_> {
             Some("basic") => AuthMode::Basic,
             Some("oauth1") => AuthMode::Oauth1,
             Some(other) => {
-                self.problem(&format!("{path}.auth"), format!("unknown auth {other:?} (native, basic, oauth1)"));
+                self.problem(
+                    &format!("{path}.auth"),
+                    format!("unknown auth {other:?} (native, basic, oauth1)"),
+                );
                 AuthMode::Native
             }
         };
         if protocol == Some(Protocol::OtaSoap) && mode != AuthMode::Native {
-            self.problem(&format!("{path}.auth"), "ota-soap supports only native WS-Security auth");
+            self.problem(
+                &format!("{path}.auth"),
+                "ota-soap supports only native WS-Security auth",
+            );
         }
-        let endpoint = self.secret(&format!("{path}.endpoint"), &f.endpoint).trim_end_matches('/').to_string();
+        let endpoint = self
+            .secret(&format!("{path}.endpoint"), &f.endpoint)
+            .trim_end_matches('/')
+            .to_string();
         let (tls, hostport) = if let Some(rest) = endpoint.strip_prefix("http://") {
             (false, rest)
         } else if let Some(rest) = endpoint.strip_prefix("https://") {
             (true, rest)
         } else {
-            self.problem(&format!("{path}.endpoint"), "must start with http:// or https://");
+            self.problem(
+                &format!("{path}.endpoint"),
+                "must start with http:// or https://",
+            );
             (false, "")
         };
         if hostport.contains('/') {
-            self.problem(&format!("{path}.endpoint"), "must be scheme://host:port without a path");
+            self.problem(
+                &format!("{path}.endpoint"),
+                "must be scheme://host:port without a path",
+            );
         }
-        let with_port = if hostport.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        let with_port = if hostport
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
             hostport.to_string()
         } else {
             format!("{hostport}:{}", if tls { 443 } else { 80 })
         };
-        let host = with_port.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default();
+        let host = with_port
+            .rsplit_once(':')
+            .map(|(h, _)| h.to_string())
+            .unwrap_or_default();
         // Resolved once here, never on the request path (HttpPeer::new would resolve blocking).
         let addr = if hostport.is_empty() {
             None
@@ -424,16 +543,27 @@ impl Validator<'_> {
             match with_port.to_socket_addrs().map(|mut a| a.next()) {
                 Ok(Some(a)) => Some(a),
                 _ => {
-                    self.problem(&format!("{path}.endpoint"), format!("cannot resolve {with_port:?}"));
+                    self.problem(
+                        &format!("{path}.endpoint"),
+                        format!("cannot resolve {with_port:?}"),
+                    );
                     None
                 }
             }
         };
         let key = self.secret(&format!("{path}.credentials.key"), &f.credentials.key);
         let secret = self.secret(&format!("{path}.credentials.secret"), &f.credentials.secret);
-        let account = f.credentials.account.as_ref().map(|a| self.secret(&format!("{path}.credentials.account"), a));
-        let webhook_secrets =
-            f.webhook_secrets.iter().enumerate().map(|(i, s)| self.secret(&format!("{path}.webhook_secrets[{i}]"), s)).collect();
+        let account = f
+            .credentials
+            .account
+            .as_ref()
+            .map(|a| self.secret(&format!("{path}.credentials.account"), a));
+        let webhook_secrets = f
+            .webhook_secrets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.secret(&format!("{path}.webhook_secrets[{i}]"), s))
+            .collect();
         let timeout = f.timeout.map(|t| t.0).unwrap_or(search.supplier_timeout.0);
         if timeout.is_zero() || f.booking_timeout.0.is_zero() {
             self.problem(&format!("{path}.timeout"), "timeouts must be positive");
@@ -451,7 +581,12 @@ impl Validator<'_> {
             enabled: f.enabled,
             timeout,
             booking_timeout: f.booking_timeout.0,
-            credentials: Credentials { key, secret, account, mode },
+            credentials: Credentials {
+                key,
+                secret,
+                account,
+                mode,
+            },
             webhook_secrets,
         })
     }
@@ -461,7 +596,10 @@ impl Validator<'_> {
         let mut seen_codes = HashSet::new();
         for (i, h) in m.hotels.iter().enumerate() {
             if !ids.insert(h.id.clone()) {
-                self.problem(&format!("mapping.hotels[{i}].id"), format!("duplicate hotel id {:?}", h.id));
+                self.problem(
+                    &format!("mapping.hotels[{i}].id"),
+                    format!("duplicate hotel id {:?}", h.id),
+                );
             }
             for (s, c) in &h.codes {
                 if !codes.contains(s) {
@@ -469,7 +607,10 @@ impl Validator<'_> {
                     continue;
                 }
                 if !seen_codes.insert((s.clone(), c.clone())) {
-                    self.problem(&format!("mapping.hotels[{i}].codes.{s}"), format!("code {c:?} is mapped twice"));
+                    self.problem(
+                        &format!("mapping.hotels[{i}].codes.{s}"),
+                        format!("code {c:?} is mapped twice"),
+                    );
                 }
             }
         }
@@ -480,7 +621,11 @@ impl Validator<'_> {
                     id: h.id,
                     name: h.name,
                     destination: h.destination,
-                    codes: h.codes.into_iter().filter(|(s, _)| codes.contains(s)).collect(),
+                    codes: h
+                        .codes
+                        .into_iter()
+                        .filter(|(s, _)| codes.contains(s))
+                        .collect(),
                 })
                 .collect(),
         )
@@ -521,7 +666,13 @@ mapping: hotels.yaml
     }
 
     fn load(text: &str) -> Result<Config, ConfigError> {
-        let files = |name: &str| if name == "hotels.yaml" { Ok(MAPPING.to_string()) } else { Err(format!("{name}: no such file")) };
+        let files = |name: &str| {
+            if name == "hotels.yaml" {
+                Ok(MAPPING.to_string())
+            } else {
+                Err(format!("{name}: no such file"))
+            }
+        };
         load_str(text, &files, &env)
     }
 
@@ -531,22 +682,59 @@ mapping: hotels.yaml
         assert_eq!(c.suppliers[0].credentials.secret, "s3cr3t");
         assert_eq!(c.suppliers[0].timeout, Duration::from_millis(300));
         assert_eq!(c.search.deadline, Duration::from_secs(1));
-        assert_eq!(c.mapping.by_supplier_code("hb", "100").map(|h| h.id.as_str()), Some("H1"));
+        assert_eq!(
+            c.mapping
+                .by_supplier_code("hb", "100")
+                .map(|h| h.id.as_str()),
+            Some("H1")
+        );
         // Codes of suppliers not configured here are dropped.
         assert_eq!(c.mapping.hotel("H1").map(|h| h.codes.len()), Some(1));
         assert!(!format!("{:?}", c.suppliers[0].credentials).contains("s3cr3t"));
     }
 
     #[rstest::rstest]
-    #[case("listen: 127.0.0.1:8080", "listen: nowhere", "listen: \"nowhere\" is not an ip:port address")]
-    #[case("    protocol: hotelbeds", "    protocol: amadeus", "suppliers[0].protocol: unknown protocol")]
-    #[case("\"${HB_SECRET}\"", "\"${MISSING_SECRET}\"", "suppliers[0].credentials.secret: environment variable MISSING_SECRET is not set")]
-    #[case("mapping: hotels.yaml", "mapping: nope.yaml", "mapping: nope.yaml: no such file")]
-    #[case("key_sha256: c48a", "key_sha256: C48A", "agents[0].key_sha256: must be 64 lowercase hex")]
-    #[case("http://127.0.0.1:9101", "ftp://127.0.0.1:9101", "suppliers[0].endpoint: must start with http:// or https://")]
+    #[case(
+        "listen: 127.0.0.1:8080",
+        "listen: nowhere",
+        "listen: \"nowhere\" is not an ip:port address"
+    )]
+    #[case(
+        "    protocol: hotelbeds",
+        "    protocol: amadeus",
+        "suppliers[0].protocol: unknown protocol"
+    )]
+    #[case(
+        "\"${HB_SECRET}\"",
+        "\"${MISSING_SECRET}\"",
+        "suppliers[0].credentials.secret: environment variable MISSING_SECRET is not set"
+    )]
+    #[case(
+        "mapping: hotels.yaml",
+        "mapping: nope.yaml",
+        "mapping: nope.yaml: no such file"
+    )]
+    #[case(
+        "key_sha256: c48a",
+        "key_sha256: C48A",
+        "agents[0].key_sha256: must be 64 lowercase hex"
+    )]
+    #[case(
+        "http://127.0.0.1:9101",
+        "ftp://127.0.0.1:9101",
+        "suppliers[0].endpoint: must start with http:// or https://"
+    )]
     #[case("USD: \"1.08\"", "USD: \"-1\"", "currency.per_eur.USD")]
-    #[case("mapping: hotels.yaml", "mapping: hotels.yaml\nsurprise: 1", "unknown field `surprise`")]
-    #[case("    endpoint: http://127.0.0.1:9101", "    endpoint: http://127.0.0.1:9101\n    timeout: soon", "suppliers[0].timeout")]
+    #[case(
+        "mapping: hotels.yaml",
+        "mapping: hotels.yaml\nsurprise: 1",
+        "unknown field `surprise`"
+    )]
+    #[case(
+        "    endpoint: http://127.0.0.1:9101",
+        "    endpoint: http://127.0.0.1:9101\n    timeout: soon",
+        "suppliers[0].timeout"
+    )]
     fn problems_name_their_path(#[case] from: &str, #[case] to: &str, #[case] expected: &str) {
         let text = base().replacen(from, to, 1);
         assert_ne!(text, base(), "the case must change the file");
@@ -560,7 +748,10 @@ mapping: hotels.yaml
         let c = load(&base()).expect("valid");
         let usd = c.currency.convert(Decimal::new(10000, 2), "EUR", "USD");
         assert_eq!(usd, Some(Decimal::new(10800, 2)));
-        let back = c.currency.convert(Decimal::new(1, 0), "USD", "EUR").expect("known");
+        let back = c
+            .currency
+            .convert(Decimal::new(1, 0), "USD", "EUR")
+            .expect("known");
         assert!(back.scale() > 2, "{back}");
         assert_eq!(c.currency.convert(Decimal::ONE, "EUR", "JPY"), None);
     }

@@ -8,17 +8,24 @@ use sha2::Digest;
 
 /// Lowercase hex SHA-256 of `key + secret + ts` (Hotelbeds `X-Signature`).
 pub fn sha256_signature(key: &str, secret: &str, ts: i64) -> String {
-    hex::encode(sha2::Sha256::digest(format!("{key}{secret}{ts}").as_bytes()))
+    hex::encode(sha2::Sha256::digest(
+        format!("{key}{secret}{ts}").as_bytes(),
+    ))
 }
 
 /// Lowercase hex SHA-512 of `key + secret + ts` (Rapid `EAN` signature).
 pub fn sha512_signature(key: &str, secret: &str, ts: i64) -> String {
-    hex::encode(sha2::Sha512::digest(format!("{key}{secret}{ts}").as_bytes()))
+    hex::encode(sha2::Sha512::digest(
+        format!("{key}{secret}{ts}").as_bytes(),
+    ))
 }
 
 /// `Basic base64(user:password)`.
 pub fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }
 
 const RFC3986_RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -49,12 +56,23 @@ pub fn oauth1_base_string(method: &str, url: &str, oauth_params: &[(&str, &str)]
         .collect();
     params.extend(oauth_params.iter().map(|(k, v)| (pct(k), pct(v))));
     params.sort();
-    let normalized = params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-    format!("{}&{}&{}", method.to_ascii_uppercase(), pct(base), pct(&normalized))
+    let normalized = params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!(
+        "{}&{}&{}",
+        method.to_ascii_uppercase(),
+        pct(base),
+        pct(&normalized)
+    )
 }
 
 fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// base64(HMAC-SHA1(pct(consumer_secret) + "&", base string)), not yet percent-encoded.
@@ -70,7 +88,14 @@ pub fn oauth1_signature(consumer_secret: &str, base_string: &str) -> String {
 }
 
 /// The full `Authorization: OAuth ...` header value for a two-legged request.
-pub fn oauth1_header(method: &str, url: &str, consumer_key: &str, consumer_secret: &str, nonce: &str, ts: i64) -> String {
+pub fn oauth1_header(
+    method: &str,
+    url: &str,
+    consumer_key: &str,
+    consumer_secret: &str,
+    nonce: &str,
+    ts: i64,
+) -> String {
     let ts = ts.to_string();
     let params = [
         ("oauth_consumer_key", consumer_key),
@@ -141,7 +166,10 @@ mod tests {
 
     #[test]
     fn basic_worked_examples() {
-        assert_eq!(basic("DidaApiTestID", "TestKey"), "Basic RGlkYUFwaVRlc3RJRDpUZXN0S2V5");
+        assert_eq!(
+            basic("DidaApiTestID", "TestKey"),
+            "Basic RGlkYUFwaVRlc3RJRDpUZXN0S2V5"
+        );
         assert_eq!(
             basic("arigate-distributor", "derby-secret"),
             "Basic YXJpZ2F0ZS1kaXN0cmlidXRvcjpkZXJieS1zZWNyZXQ="
@@ -160,9 +188,22 @@ mod tests {
         ];
         let base = oauth1_base_string("POST", url, &params);
         assert_eq!(base, "POST&http%3A%2F%2F127.0.0.1%3A9105%2Fapi%2Frate%2FPriceSearch&%2524format%3Djson%26oauth_consumer_key%3Ddida-consumer%26oauth_nonce%3Dn0nce42%26oauth_signature_method%3DHMAC-SHA1%26oauth_timestamp%3D1767225600%26oauth_version%3D1.0");
-        assert_eq!(oauth1_signature("consumer-secret", &base), "5m9dC3XWhYe9F28biTPc8f+4RAU=");
-        let header = oauth1_header("POST", url, "dida-consumer", "consumer-secret", "n0nce42", 1767225600);
-        assert!(header.contains(r#"oauth_signature="5m9dC3XWhYe9F28biTPc8f%2B4RAU%3D""#), "{header}");
+        assert_eq!(
+            oauth1_signature("consumer-secret", &base),
+            "5m9dC3XWhYe9F28biTPc8f+4RAU="
+        );
+        let header = oauth1_header(
+            "POST",
+            url,
+            "dida-consumer",
+            "consumer-secret",
+            "n0nce42",
+            1767225600,
+        );
+        assert!(
+            header.contains(r#"oauth_signature="5m9dC3XWhYe9F28biTPc8f%2B4RAU%3D""#),
+            "{header}"
+        );
     }
 
     #[test]

@@ -78,7 +78,11 @@ pub struct SupplierError {
 
 impl SupplierError {
     pub fn new(class: ErrorClass, code: impl Into<String>, message: impl Into<String>) -> Self {
-        SupplierError { class, code: code.into(), message: message.into() }
+        SupplierError {
+            class,
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     /// A body we could not read: truncated, wrong shape, wrong types.

@@ -36,8 +36,13 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 5] =
-        [Protocol::Hotelbeds, Protocol::ExpediaRapid, Protocol::OtaSoap, Protocol::Derbysoft, Protocol::Dida];
+    pub const ALL: [Protocol; 5] = [
+        Protocol::Hotelbeds,
+        Protocol::ExpediaRapid,
+        Protocol::OtaSoap,
+        Protocol::Derbysoft,
+        Protocol::Dida,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

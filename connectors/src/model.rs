@@ -14,7 +14,10 @@ pub struct Money {
 
 impl Money {
     pub fn new(amount: Decimal, currency: impl Into<String>) -> Self {
-        Money { amount, currency: currency.into() }
+        Money {
+            amount,
+            currency: currency.into(),
+        }
     }
 }
 
@@ -237,17 +240,41 @@ pub struct HotelContent {
 pub enum Call {
     /// OAuth2 client-credentials token (DerbySoft).
     Token,
-    Search { query: SearchQuery },
-    Content { hotels: Vec<String> },
-    Recheck { offer: OfferKey },
+    Search {
+        query: SearchQuery,
+    },
+    Content {
+        hotels: Vec<String>,
+    },
+    Recheck {
+        offer: OfferKey,
+    },
     /// Prebook / OTA Initiate / Dida PriceConfirm / Rapid price check before book.
-    Prepare { offer: OfferKey, book: BookInput },
-    Book { offer: OfferKey, book: BookInput, prepared: Option<Prepared> },
-    Retrieve { booking: BookingKey },
+    Prepare {
+        offer: OfferKey,
+        book: BookInput,
+    },
+    Book {
+        offer: OfferKey,
+        book: BookInput,
+        prepared: Option<Prepared>,
+    },
+    Retrieve {
+        booking: BookingKey,
+    },
     /// Find a booking by our client reference (reconciliation after a book timeout).
-    Find { client_reference: String, offer: OfferKey, email: String },
-    CancelQuote { booking: BookingKey },
-    Cancel { booking: BookingKey, confirm: Option<String> },
+    Find {
+        client_reference: String,
+        offer: OfferKey,
+        email: String,
+    },
+    CancelQuote {
+        booking: BookingKey,
+    },
+    Cancel {
+        booking: BookingKey,
+        confirm: Option<String>,
+    },
 }
 
 impl Call {
@@ -269,7 +296,13 @@ impl Call {
 
     /// Whether sending this call twice has the effect of sending it once.
     pub fn idempotent(&self) -> bool {
-        !matches!(self, Call::Prepare { .. } | Call::Book { .. } | Call::Cancel { .. } | Call::CancelQuote { .. })
+        !matches!(
+            self,
+            Call::Prepare { .. }
+                | Call::Book { .. }
+                | Call::Cancel { .. }
+                | Call::CancelQuote { .. }
+        )
     }
 
     /// Whether the proxy may retry this call after a transport failure. Book is never retried
@@ -283,12 +316,27 @@ impl Call {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
-    Token { access_token: String, expires_in: u64 },
-    Search { hotels: Vec<HotelOffers> },
-    Content { hotels: Vec<HotelContent> },
-    Recheck { outcome: RecheckOutcome },
-    Prepared { prepared: Prepared },
+    Token {
+        access_token: String,
+        expires_in: u64,
+    },
+    Search {
+        hotels: Vec<HotelOffers>,
+    },
+    Content {
+        hotels: Vec<HotelContent>,
+    },
+    Recheck {
+        outcome: RecheckOutcome,
+    },
+    Prepared {
+        prepared: Prepared,
+    },
     /// Book, retrieve, find (None when nothing matches), cancel.
-    Booking { booking: Option<BookingInfo> },
-    CancelQuote { quote: CancelQuote },
+    Booking {
+        booking: Option<BookingInfo>,
+    },
+    CancelQuote {
+        quote: CancelQuote,
+    },
 }

@@ -31,7 +31,12 @@ pub struct WireRequest {
 
 impl WireRequest {
     pub fn new(method: Method, path: impl Into<String>) -> Self {
-        WireRequest { method, path: path.into(), headers: Vec::new(), body: Vec::new() }
+        WireRequest {
+            method,
+            path: path.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -40,7 +45,8 @@ impl WireRequest {
     }
 
     pub fn json_body(mut self, body: Vec<u8>) -> Self {
-        self.headers.push(("Content-Type".into(), "application/json".into()));
+        self.headers
+            .push(("Content-Type".into(), "application/json".into()));
         self.body = body;
         self
     }
@@ -61,7 +67,11 @@ pub struct WireResponse {
 
 impl WireResponse {
     pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        WireResponse { status, headers: Vec::new(), body: body.into() }
+        WireResponse {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
     }
 
     pub fn get_header(&self, name: &str) -> Option<&str> {
@@ -74,7 +84,10 @@ impl WireResponse {
 }
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Decodes a `Content-Encoding: gzip` body, refusing to inflate past `max` bytes (zip bombs).
@@ -86,7 +99,9 @@ pub fn gunzip_bounded(body: &[u8], max: usize) -> Result<Vec<u8>, crate::Supplie
         .read_to_end(&mut out)
         .map_err(|e| crate::SupplierError::malformed(format!("gzip body: {e}")))?;
     if out.len() > max {
-        return Err(crate::SupplierError::malformed(format!("gzip body inflates past {max} bytes")));
+        return Err(crate::SupplierError::malformed(format!(
+            "gzip body inflates past {max} bytes"
+        )));
     }
     Ok(out)
 }
