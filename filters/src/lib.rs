@@ -1,1 +1,10 @@
-//! placeholder
+//! Cross-cutting edge policies the proxy phases call into, each in its own module and free of I/O:
+//! agent authentication ([`agent_auth`]), the signed `offer_id` / `booking_id` tokens that let the
+//! edge route transactional calls statelessly ([`tokens`]), `Idempotency-Key` semantics for
+//! bookings ([`idempotency`]) and supplier ARI webhook verification ([`webhook`]).
+#![forbid(unsafe_code)]
+
+pub mod agent_auth;
+pub mod idempotency;
+pub mod tokens;
+pub mod webhook;
