@@ -123,6 +123,8 @@ pub struct AgentFile {
     pub name: String,
     /// Contact e-mail given to suppliers that require one.
     pub email: String,
+    /// Contact phone given to suppliers that require one, as `+<country code> <number>`.
+    pub phone: String,
     /// Lowercase hex SHA-256 of the API key (`arigate hash-key KEY` prints it).
     pub key_sha256: String,
     /// Suppliers this agent may use (default: all).

@@ -105,6 +105,7 @@ pub struct AgentConfig {
     pub id: String,
     pub name: String,
     pub email: String,
+    pub phone: String,
     pub key_sha256: String,
     pub suppliers: Option<Vec<String>>,
 }
@@ -361,6 +362,14 @@ impl Validator<'_> {
             if !a.email.contains('@') {
                 self.problem(&format!("{path}.email"), "must be an e-mail address");
             }
+            let phone_ok = a.phone.strip_prefix('+').and_then(|p| p.split_once(' ')).is_some_and(|(cc, n)| {
+                (1..=4).contains(&cc.len())
+                    && (4..=15).contains(&n.len())
+                    && cc.bytes().chain(n.bytes()).all(|b| b.is_ascii_digit())
+            });
+            if !phone_ok {
+                self.problem(&format!("{path}.phone"), "must read +<country code> <number>, digits only (e.g. +33 155501234)");
+            }
             agents.push(AgentConfig {
                 id: a.id.clone(),
                 name: if a.name.is_empty() {
@@ -369,6 +378,7 @@ impl Validator<'_> {
                     a.name.clone()
                 },
                 email: a.email.clone(),
+                phone: a.phone.clone(),
                 key_sha256: a.key_sha256.clone(),
                 suppliers: a.suppliers.clone(),
             });
@@ -645,7 +655,7 @@ admin_listen: 127.0.0.1:9090
 tokens: {secret: "${TOKEN}"}
 currency: {as_of: 2026-11-01, per_eur: {EUR: "1", USD: "1.08"}}
 agents:
-  - {id: a, email: a@x.example, key_sha256: c48a01f49fd0f2cc404bc3cbbc80e91457a3d41bb429a695243de4c61794155c}
+  - {id: a, email: a@x.example, phone: "+33 155501234", key_sha256: c48a01f49fd0f2cc404bc3cbbc80e91457a3d41bb429a695243de4c61794155c}
 suppliers:
   - code: hb
     protocol: hotelbeds
@@ -725,6 +735,7 @@ mapping: hotels.yaml
         "suppliers[0].endpoint: must start with http:// or https://"
     )]
     #[case("USD: \"1.08\"", "USD: \"-1\"", "currency.per_eur.USD")]
+    #[case("+33 155501234", "0155501234", "agents[0].phone: must read +<country code> <number>")]
     #[case(
         "mapping: hotels.yaml",
         "mapping: hotels.yaml\nsurprise: 1",

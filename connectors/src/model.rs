@@ -160,6 +160,9 @@ pub struct BookInput {
     pub client_reference: String,
     /// The agency's contact e-mail, for suppliers that require one.
     pub email: String,
+    /// The agency's contact phone as `+<country code> <number>` (digits only), for suppliers that
+    /// require one (Rapid `phone`, Dida `Contact.Phone`).
+    pub phone: String,
 }
 
 /// Result of a prepare step (prebook, OTA Initiate, Dida PriceConfirm, Rapid price check).

@@ -22,6 +22,8 @@ pub struct Agent {
     pub name: String,
     /// Contact e-mail, passed to suppliers that require one on bookings.
     pub email: String,
+    /// Contact phone (`+<country code> <number>`), passed to suppliers that require one.
+    pub phone: String,
     /// Supplier codes this agent may use; `None` means all.
     pub suppliers: Option<Vec<String>>,
 }
@@ -90,6 +92,7 @@ impl AgentDirectory {
                         id: a.id.clone(),
                         name: a.name.clone(),
                         email: a.email.clone(),
+                        phone: a.phone.clone(),
                         suppliers: a.suppliers.clone(),
                     };
                     (a.key_sha256.clone(), agent)
@@ -149,6 +152,7 @@ mod tests {
             id: id.into(),
             name: format!("Agency {id}"),
             email: format!("{id}@agency.example"),
+            phone: "+33 155501234".into(),
             suppliers: suppliers.map(|s| s.iter().map(|c| c.to_string()).collect()),
         }
     }

@@ -102,6 +102,7 @@ fn book_input() -> BookInput {
         }],
         client_reference: "AGT-7Q2K9".into(),
         email: "bookings@agency.example".into(),
+        phone: "+33 155501234".into(),
     }
 }
 

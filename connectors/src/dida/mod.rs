@@ -473,7 +473,7 @@ fn request_body(call: &Call) -> SupplierResult<(&'static str, Value)> {
                     "CheckOutDate": offer.stay.checkout.to_string(),
                     "NumOfRooms": offer.rooms.len(),
                     "GuestList": guest_list(&book.guests, &offer.rooms),
-                    "Contact": {"Name": {"First": lead.first_name, "Last": lead.last_name}, "Email": book.email},
+                    "Contact": {"Name": {"First": lead.first_name, "Last": lead.last_name}, "Email": book.email, "Phone": book.phone.replace(' ', "")},
                 }),
             ))
         }

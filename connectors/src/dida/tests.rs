@@ -113,6 +113,7 @@ fn book_input() -> BookInput {
         }],
         client_reference: "AGT-7Q2K9".into(),
         email: "bookings@agency.example".into(),
+        phone: "+33 155501234".into(),
     }
 }
 
@@ -251,7 +252,7 @@ fn book_request_is_the_spec_example() {
         json!({"Header":{"ClientID":"DidaApiTestID","LicenseKey":"TestKey"},"ReferenceNo":"DIDA-RF-71a2c9","ClientReference":"AGT-7Q2K9",
                "CheckInDate":"2027-01-15","CheckOutDate":"2027-01-17","NumOfRooms":1,
                "GuestList":[{"RoomNum":1,"GuestInfo":[{"Name":{"First":"Ada","Last":"Lovelace"},"IsAdult":true}]}],
-               "Contact":{"Name":{"First":"Ada","Last":"Lovelace"},"Email":"bookings@agency.example"}})
+               "Contact":{"Name":{"First":"Ada","Last":"Lovelace"},"Email":"bookings@agency.example","Phone":"+33155501234"}})
     );
     let from_recheck = build(&Call::Book {
         offer: offer("236.0", CONFIRMED_TOKEN),

@@ -480,16 +480,36 @@ fn book_request(
             }
         })
         .collect();
+    let (country_code, number) = split_phone(&book.phone)?;
     let body = BookRq {
         affiliate_reference_id: &book.client_reference,
         hold: false,
         email: &book.email,
+        phone: PhoneRq { country_code, number },
         rooms,
         payments: [PaymentRq {
             kind: "affiliate_collect",
         }],
     };
     Ok(WireRequest::new(Method::Post, origin_form(&href)?).json_body(encode(&body)?))
+}
+
+/// Splits `+33 155501234` into Rapid's `country_code` and `number` (digits only).
+fn split_phone(phone: &str) -> SupplierResult<(&str, &str)> {
+    let (cc, number) = phone
+        .trim()
+        .trim_start_matches('+')
+        .split_once(' ')
+        .ok_or_else(|| SupplierError::invalid("the agency phone must read +<country code> <number>"))?;
+    let digits = |s: &str, min: usize, max: usize| {
+        (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !digits(cc, 1, 4) || !digits(number, 4, 15) {
+        return Err(SupplierError::invalid(
+            "the agency phone must read +<country code> <number>, digits only",
+        ));
+    }
+    Ok((cc, number))
 }
 
 /// The stay total and property fees of `rooms`: `occupancy_pricing` prices one room per

@@ -119,6 +119,7 @@ fn book_input() -> BookInput {
         }],
         client_reference: "AGT-7Q2K9".into(),
         email: EMAIL.into(),
+        phone: "+33 155501234".into(),
     }
 }
 
@@ -332,6 +333,7 @@ fn book_body_follows_the_spec() {
     assert_eq!(
         serde_json::from_slice::<Value>(&req.body).unwrap(),
         json!({"affiliate_reference_id":"AGT-7Q2K9","hold":false,"email":EMAIL,
+               "phone":{"country_code":"33","number":"155501234"},
                "rooms":[{"given_name":"Ada","family_name":"Lovelace","smoking":false},
                         {"given_name":"Charles","family_name":"Babbage","smoking":false},
                         {"given_name":"Ada","family_name":"Lovelace","smoking":false}],
@@ -1268,4 +1270,19 @@ fn garbled_booking_tokens_are_errors_not_panics(#[case] token: &str) {
         rapid().parse(&call, &resp(204, b"")).unwrap_err().class,
         ErrorClass::InvalidRequest
     );
+}
+
+#[rstest]
+#[case::no_plus("33 155501234", true)]
+#[case::no_space("+33155501234", false)]
+#[case::letters("+33 15550ABCD", false)]
+#[case::short("+33 123", false)]
+#[case::empty("", false)]
+fn the_agency_phone_must_split_into_country_code_and_number(#[case] phone: &str, #[case] ok: bool) {
+    let book = BookInput { phone: phone.into(), ..book_input() };
+    let r = rapid().build(&Call::Book { offer: rechecked_key(), book, prepared: None }, &cx());
+    assert_eq!(r.is_ok(), ok, "{phone}: {r:?}");
+    if let Err(e) = r {
+        assert_eq!(e.class, ErrorClass::InvalidRequest);
+    }
 }

@@ -17,8 +17,16 @@ pub(super) struct BookRq<'a> {
     pub affiliate_reference_id: &'a str,
     pub hold: bool,
     pub email: &'a str,
+    pub phone: PhoneRq<'a>,
     pub rooms: Vec<BookRoomRq<'a>>,
     pub payments: [PaymentRq; 1],
+}
+
+/// `phone` of a book request: country calling code and national number, digits only.
+#[derive(Debug, Serialize)]
+pub(super) struct PhoneRq<'a> {
+    pub country_code: &'a str,
+    pub number: &'a str,
 }
 
 #[derive(Debug, Serialize)]

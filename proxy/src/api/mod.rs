@@ -1,0 +1,168 @@
+//! The agent API v1 (DESIGN §4): routing, authentication, bounded body reading, JSON answers.
+//! Handlers run in `request_filter` and answer directly; their supplier calls run as legs.
+
+pub mod booking;
+pub mod content;
+pub mod search;
+pub mod webhooks;
+
+use crate::app::App;
+use crate::errors::ApiError;
+use arigate_filters::agent_auth::{Agent, AuthError};
+use bytes::Bytes;
+use pingora_proxy::Session;
+use serde::de::DeserializeOwned;
+
+/// A handler's successful answer.
+pub struct ApiResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl ApiResponse {
+    pub fn json(status: u16, value: &serde_json::Value) -> ApiResponse {
+        ApiResponse { status, body: value.to_string().into_bytes(), headers: Vec::new() }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> ApiResponse {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// What a request is, for routing, metrics and spans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Search,
+    Destinations,
+    HotelsInDestination,
+    Hotel(String),
+    Availability,
+    Book,
+    BookingQuery(String),
+    Cancel(String),
+    Webhook(String),
+}
+
+impl Route {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::Search => "search",
+            Route::Destinations => "destinations",
+            Route::HotelsInDestination => "hotels",
+            Route::Hotel(_) => "hotel",
+            Route::Availability => "availability",
+            Route::Book => "book",
+            Route::BookingQuery(_) => "booking_query",
+            Route::Cancel(_) => "cancel",
+            Route::Webhook(_) => "webhook",
+        }
+    }
+
+    /// Resolves method and path (already without query) to a route; 404/405 otherwise.
+    pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
+        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let route = match segs.as_slice() {
+            ["v1", "search"] => (Route::Search, "POST"),
+            ["v1", "destinations"] => (Route::Destinations, "GET"),
+            ["v1", "hotels"] => (Route::HotelsInDestination, "GET"),
+            ["v1", "hotels", id] if !id.is_empty() => (Route::Hotel(id.to_string()), "GET"),
+            ["v1", "availability"] => (Route::Availability, "POST"),
+            ["v1", "bookings"] => (Route::Book, "POST"),
+            ["v1", "bookings", id] if !id.is_empty() => (Route::BookingQuery(id.to_string()), "GET"),
+            ["v1", "bookings", id, "cancel"] if !id.is_empty() => (Route::Cancel(id.to_string()), "POST"),
+            ["webhooks", s] if !s.is_empty() => (Route::Webhook(s.to_string()), "POST"),
+            _ => return Err(ApiError::not_found(format!("no route for {path}"))),
+        };
+        if route.1 != method {
+            return Err(ApiError::new(405, "method_not_allowed", format!("{path} takes {}", route.1)));
+        }
+        Ok(route.0)
+    }
+}
+
+/// Authenticates the agent from `Authorization: Bearer <key>`.
+pub fn authenticate<'a>(app: &'a App, session: &Session) -> Result<&'a Agent, ApiError> {
+    let header = session.req_header().headers.get("authorization").and_then(|v| v.to_str().ok());
+    app.agents.authenticate(header).map_err(|e| match e {
+        AuthError::Missing => ApiError::new(401, "unauthorized", "missing Authorization: Bearer <api key>"),
+        AuthError::Malformed => ApiError::new(401, "unauthorized", "Authorization must be Bearer <api key>"),
+        AuthError::Unknown => ApiError::new(401, "unauthorized", "unknown API key"),
+    })
+}
+
+/// Reads the whole request body, refusing more than `max` bytes (413) as it streams.
+pub async fn read_body(session: &mut Session, max: usize) -> Result<Bytes, ApiError> {
+    if let Some(len) = session.req_header().headers.get("content-length").and_then(|v| v.to_str().ok()) {
+        if len.parse::<usize>().map_or(true, |n| n > max) {
+            return Err(ApiError::new(413, "payload_too_large", format!("request bodies are limited to {max} bytes")));
+        }
+    }
+    let mut body = bytes::BytesMut::new();
+    loop {
+        match session.read_request_body().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > max {
+                    return Err(ApiError::new(413, "payload_too_large", format!("request bodies are limited to {max} bytes")));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(_) => return Err(ApiError::bad_request("could not read the request body")),
+        }
+    }
+    Ok(body.freeze())
+}
+
+/// Parses a JSON body strictly (unknown fields are errors), with the parser's message.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request("a JSON body is required"));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))
+}
+
+/// The query parameter `name`, percent-decoded.
+pub fn query_param(session: &Session, name: &str) -> Option<String> {
+    let q = session.req_header().uri.query()?;
+    url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// The client's IP address (never from `X-Forwarded-For`).
+pub fn client_ip(session: &Session) -> String {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "127.0.0.1".to_string())
+}
+
+/// Decimal money for agents: rounded once, two places, as a string.
+pub fn money_json(amount: rust_decimal::Decimal, currency: &str) -> serde_json::Value {
+    let rounded = amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    serde_json::json!({"amount": format!("{rounded:.2}"), "currency": currency})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_resolve_with_methods() {
+        assert_eq!(Route::resolve("POST", "/v1/search"), Ok(Route::Search));
+        assert_eq!(Route::resolve("GET", "/v1/hotels/ARG-LIS-0001"), Ok(Route::Hotel("ARG-LIS-0001".into())));
+        assert_eq!(Route::resolve("POST", "/v1/bookings/bk_x/cancel"), Ok(Route::Cancel("bk_x".into())));
+        assert_eq!(Route::resolve("GET", "/v1/search").map_err(|e| e.status), Err(405));
+        assert_eq!(Route::resolve("GET", "/v2/search").map_err(|e| e.status), Err(404));
+        assert_eq!(Route::resolve("GET", "/v1/hotels/").map_err(|e| e.status), Err(404));
+        assert_eq!(Route::resolve("GET", "/__leg/hotelbeds/search").map_err(|e| e.status), Err(404));
+    }
+
+    #[test]
+    fn money_rounds_once_half_away_from_zero() {
+        use rust_decimal::Decimal;
+        assert_eq!(money_json(Decimal::new(12345, 3), "EUR")["amount"], "12.35");
+        assert_eq!(money_json(Decimal::new(5, 0), "USD")["amount"], "5.00");
+    }
+}

@@ -1,0 +1,321 @@
+//! `POST /v1/search`: validate, fan out one leg per eligible supplier under per-supplier timeouts
+//! and one overall deadline, merge what arrived by unified hotel, prices in the agent's currency.
+
+use super::{money_json, ApiResponse};
+use crate::app::{App, SupplierRuntime};
+use crate::errors::ApiError;
+use crate::legs::LegResult;
+use crate::supplier_calls::call_supplier;
+use arigate_connectors::{Call, ErrorClass, HotelOffers, Occupancy, Reply, SearchQuery, Stay};
+use arigate_filters::agent_auth::Agent;
+use arigate_filters::tokens::OfferClaims;
+use chrono::NaiveDate;
+use pingora_proxy::Session;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    pub checkin: String,
+    pub checkout: String,
+    #[serde(default)]
+    pub hotels: Option<Vec<String>>,
+    #[serde(default)]
+    pub destination: Option<String>,
+    pub occupancy: Vec<OccupancyRequest>,
+    pub currency: String,
+    #[serde(default)]
+    pub nationality: Option<String>,
+    #[serde(default)]
+    pub suppliers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OccupancyRequest {
+    pub adults: u8,
+    #[serde(default)]
+    pub children_ages: Vec<u8>,
+}
+
+/// A search that passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidSearch {
+    pub stay: Stay,
+    pub rooms: Vec<Occupancy>,
+    /// Unified hotel ids, in the order answered.
+    pub hotels: Vec<String>,
+    pub currency: String,
+    pub nationality: String,
+    pub suppliers: Option<Vec<String>>,
+}
+
+/// Checks a search against the contract and the configured limits. Pure: `today` is passed in.
+pub fn validate(app: &App, req: SearchRequest, today: NaiveDate) -> Result<ValidSearch, ApiError> {
+    fn bad(message: impl Into<String>) -> ApiError {
+        ApiError::bad_request(message)
+    }
+    let date = |field: &str, s: &str| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad(format!("{field} must be a date YYYY-MM-DD, got {s:?}")))
+    };
+    let checkin = date("checkin", &req.checkin)?;
+    let checkout = date("checkout", &req.checkout)?;
+    if checkout <= checkin {
+        return Err(bad("checkout must be after checkin"));
+    }
+    if checkin < today {
+        return Err(bad("checkin is in the past"));
+    }
+    let limits = &app.config.search;
+    let nights = (checkout - checkin).num_days();
+    if nights > limits.max_nights {
+        return Err(bad(format!("stays are limited to {} nights, got {nights}", limits.max_nights)));
+    }
+    if req.occupancy.is_empty() || req.occupancy.len() > limits.max_rooms {
+        return Err(bad(format!("occupancy must list 1 to {} rooms", limits.max_rooms)));
+    }
+    for (i, o) in req.occupancy.iter().enumerate() {
+        if o.adults == 0 || o.adults > 8 {
+            return Err(bad(format!("occupancy[{i}].adults must be 1 to 8")));
+        }
+        if o.children_ages.len() > 6 || o.children_ages.iter().any(|a| *a > 17) {
+            return Err(bad(format!("occupancy[{i}].children_ages: at most 6 children aged 0 to 17")));
+        }
+    }
+    let mapping = &app.config.mapping;
+    let hotels: Vec<String> = match (&req.hotels, &req.destination) {
+        (Some(h), None) => {
+            if h.is_empty() || h.len() > limits.max_hotels {
+                return Err(bad(format!("hotels must list 1 to {} hotel ids", limits.max_hotels)));
+            }
+            for id in h {
+                if mapping.hotel(id).is_none() {
+                    return Err(ApiError::new(404, "unknown_hotel", format!("unknown hotel id {id:?}")));
+                }
+            }
+            let mut seen = std::collections::HashSet::new();
+            h.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
+        }
+        (None, Some(d)) => {
+            let ids: Vec<String> = mapping.in_destination(d).map(|h| h.id.clone()).take(limits.max_hotels).collect();
+            if ids.is_empty() {
+                return Err(ApiError::new(404, "unknown_destination", format!("unknown destination {d:?}")));
+            }
+            ids
+        }
+        _ => return Err(bad("give exactly one of hotels or destination")),
+    };
+    if !app.config.currency.supports(&req.currency) {
+        return Err(bad(format!("currency {:?} is not supported", req.currency)));
+    }
+    let nationality = req.nationality.unwrap_or_else(|| "GB".to_string());
+    if nationality.len() != 2 || !nationality.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(bad("nationality must be an ISO 3166 alpha-2 code"));
+    }
+    if let Some(s) = &req.suppliers {
+        if let Some(unknown) = s.iter().find(|c| app.supplier(c).is_none()) {
+            return Err(bad(format!("unknown supplier {unknown:?}")));
+        }
+    }
+    Ok(ValidSearch {
+        stay: Stay { checkin, checkout },
+        rooms: req.occupancy.into_iter().map(|o| Occupancy { adults: o.adults, children_ages: o.children_ages }).collect(),
+        hotels,
+        currency: req.currency,
+        nationality,
+        suppliers: req.suppliers,
+    })
+}
+
+/// One supplier's part of the answer.
+struct SupplierLeg {
+    code: String,
+    status: &'static str,
+    latency_ms: u128,
+    result: Option<Vec<HotelOffers>>,
+    error: Option<String>,
+}
+
+pub async fn handle(app: &App, session: &Session, agent: &Agent, body: &[u8], trace_id: &str) -> Result<ApiResponse, ApiError> {
+    let started = Instant::now();
+    let req: SearchRequest = super::parse_json(body)?;
+    let search = validate(app, req, chrono::Utc::now().date_naive())?;
+    let deadline = started + app.config.search.deadline;
+    let customer_ip = super::client_ip(session);
+
+    let mut skipped = Vec::new();
+    let mut legs = Vec::new();
+    for supplier in &app.suppliers {
+        if !app.agent_may_use(agent, supplier) || search.suppliers.as_ref().is_some_and(|s| !s.iter().any(|c| c == supplier.code())) {
+            continue;
+        }
+        let codes: Vec<String> = search
+            .hotels
+            .iter()
+            .filter_map(|id| app.config.mapping.hotel(id).and_then(|h| h.codes.get(supplier.code()).cloned()))
+            .collect();
+        let query = SearchQuery {
+            stay: search.stay,
+            rooms: search.rooms.clone(),
+            hotels: codes,
+            currency: search.currency.clone(),
+            nationality: search.nationality.clone(),
+        };
+        if query.hotels.is_empty() || !supplier.connector.supports(&query) {
+            skipped.push(supplier.code().to_string());
+            continue;
+        }
+        legs.push(run_leg(session, supplier.clone(), query, deadline, &customer_ip, app.config.max_supplier_response_bytes));
+    }
+    // Every leg is polled concurrently on this task: they borrow the agent's session.
+    let results = futures::future::join_all(legs).await;
+
+    let mut hotels: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut suppliers_json = Vec::new();
+    let mut complete = true;
+    let exp = chrono::Utc::now().timestamp() + app.config.tokens.offer_ttl.as_secs() as i64;
+    for leg in &results {
+        if leg.status != "ok" {
+            complete = false;
+        }
+        let mut offers = 0usize;
+        for ho in leg.result.iter().flatten() {
+            let Some(unified) = app.config.mapping.by_supplier_code(&leg.code, &ho.hotel_code) else { continue };
+            for o in &ho.offers {
+                let Some(amount) = app.config.currency.convert(o.price.amount, &o.price.currency, &search.currency) else {
+                    continue;
+                };
+                let claims = OfferClaims {
+                    supplier: leg.code.clone(),
+                    hotel_id: unified.id.clone(),
+                    key: o.key.clone(),
+                    trace_id: trace_id.to_string(),
+                    exp,
+                    currency: search.currency.clone(),
+                };
+                let fees: Vec<Value> = o
+                    .pay_at_hotel
+                    .iter()
+                    .filter_map(|f| {
+                        let a = app.config.currency.convert(f.amount.amount, &f.amount.currency, &search.currency)?;
+                        Some(json!({"name": f.name, "amount": money_json(a, &search.currency)}))
+                    })
+                    .collect();
+                let cancel_deadline = if o.refundable { o.cancel_penalties.iter().map(|p| p.from).min() } else { None };
+                let mut offer = json!({
+                    "offer_id": app.tokens.sign("of", &claims),
+                    "supplier": leg.code,
+                    "room_code": o.room_code,
+                    "room_name": o.room_name,
+                    "rate_name": o.rate_name,
+                    "board": o.board,
+                    "refundable": o.refundable,
+                    "price": {
+                        "amount": money_json(amount, &search.currency)["amount"],
+                        "currency": search.currency,
+                        "taxes_included": true,
+                    },
+                    "pay_at_hotel": fees,
+                    "_sort": amount.to_string(),
+                });
+                if let Some(d) = cancel_deadline {
+                    offer["cancel_deadline"] = json!(d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                }
+                if let Some(a) = o.allotment {
+                    offer["rooms_left"] = json!(a);
+                }
+                hotels.entry(unified.id.clone()).or_default().push(offer);
+                offers += 1;
+            }
+        }
+        let mut s = json!({
+            "code": leg.code,
+            "status": leg.status,
+            "latency_ms": leg.latency_ms,
+            "offers": offers,
+            "cached": false,
+            "age_s": 0,
+        });
+        if let Some(e) = &leg.error {
+            s["error"] = json!(e);
+        }
+        suppliers_json.push(s);
+    }
+    for code in skipped {
+        suppliers_json.push(json!({"code": code, "status": "skipped", "latency_ms": 0, "offers": 0, "cached": false, "age_s": 0}));
+    }
+
+    let hotels_json: Vec<Value> = search
+        .hotels
+        .iter()
+        .filter_map(|id| {
+            let mut offers = hotels.remove(id)?;
+            offers.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+            let min_price = offers.first().map(|o| o["price"]["amount"].clone());
+            let mut rooms: Vec<(String, String, Vec<Value>)> = Vec::new();
+            for mut o in offers {
+                let room_key = format!("{}:{}", o["supplier"].as_str().unwrap_or(""), o["room_code"].as_str().unwrap_or(""));
+                let name = o["room_name"].as_str().unwrap_or("").to_string();
+                if let Some(obj) = o.as_object_mut() {
+                    obj.remove("_sort");
+                    obj.remove("room_name");
+                    obj.remove("room_code");
+                }
+                match rooms.iter_mut().find(|r| r.0 == room_key) {
+                    Some(r) => r.2.push(o),
+                    None => rooms.push((room_key, name, vec![o])),
+                }
+            }
+            let name = app.config.mapping.hotel(id).map(|h| h.name.clone()).unwrap_or_default();
+            Some(json!({
+                "hotel_id": id,
+                "name": name,
+                "min_price": {"amount": min_price, "currency": search.currency},
+                "rooms": rooms.into_iter().map(|(k, n, o)| json!({"room_key": k, "name": n, "offers": o})).collect::<Vec<_>>(),
+            }))
+        })
+        .collect();
+
+    let body = json!({
+        "trace_id": trace_id,
+        "reference_only": true,
+        "as_of": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "complete": complete,
+        "cache": "bypass",
+        "currency_rates_as_of": app.config.currency.as_of.to_string(),
+        "suppliers": suppliers_json,
+        "hotels": hotels_json,
+    });
+    Ok(ApiResponse::json(200, &body).header("x-arigate-complete", complete.to_string()).header("cache-control", "private, no-store"))
+}
+
+fn sort_key(v: &Value) -> Decimal {
+    v["_sort"].as_str().and_then(|s| s.parse().ok()).unwrap_or(Decimal::MAX)
+}
+
+async fn run_leg(
+    session: &Session,
+    supplier: Arc<SupplierRuntime>,
+    query: SearchQuery,
+    deadline: Instant,
+    customer_ip: &str,
+    max_response_bytes: usize,
+) -> SupplierLeg {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let timeout = supplier.config.timeout.min(remaining).max(Duration::from_millis(1));
+    let code = supplier.code().to_string();
+    let LegResult { reply, latency } =
+        call_supplier(session, &supplier, Call::Search { query }, timeout, customer_ip, max_response_bytes).await;
+    let (status, result, error) = match reply {
+        Ok(Reply::Search { hotels }) => ("ok", Some(hotels), None),
+        Ok(_) => ("error", None, Some("unexpected reply to a search".to_string())),
+        Err(e) if e.class == ErrorClass::SupplierTimeout => ("timeout", None, Some(e.class.to_string())),
+        Err(e) => ("error", None, Some(e.class.to_string())),
+    };
+    SupplierLeg { code, status, latency_ms: latency.as_millis(), result, error }
+}

@@ -1,0 +1,85 @@
+//! Agent-facing errors: the one place where error classes become HTTP statuses (DESIGN §4).
+
+use arigate_connectors::{ErrorClass, SupplierError};
+use serde_json::json;
+
+/// An error answered to an agent as `{"error":{"code","message","trace_id"}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code: code.to_string(), message: message.into(), retry_after: None }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(400, "invalid_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(404, "not_found", message)
+    }
+
+    pub fn body(&self, trace_id: &str) -> Vec<u8> {
+        json!({"error": {"code": self.code, "message": self.message, "trace_id": trace_id}}).to_string().into_bytes()
+    }
+}
+
+/// How a supplier failure reaches the agent.
+impl From<SupplierError> for ApiError {
+    fn from(e: SupplierError) -> ApiError {
+        let status = match e.class {
+            ErrorClass::NotFound => 404,
+            ErrorClass::SoldOut | ErrorClass::PriceChanged => 409,
+            ErrorClass::RateExpired => 410,
+            ErrorClass::RateLimited => 503,
+            ErrorClass::SupplierTimeout => 504,
+            ErrorClass::InvalidRequest
+            | ErrorClass::AuthFailed
+            | ErrorClass::SupplierUnavailable
+            | ErrorClass::SupplierMalformed
+            | ErrorClass::BookingUnknown => 502,
+        };
+        let mut message = format!("supplier: {}", e.message);
+        if !e.code.is_empty() {
+            message.push_str(&format!(" (supplier code {})", e.code));
+        }
+        ApiError {
+            status,
+            code: e.class.as_str().to_string(),
+            message,
+            retry_after: (e.class == ErrorClass::RateLimited).then_some(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_has_a_fitting_status() {
+        let cases = [
+            (ErrorClass::InvalidRequest, 502),
+            (ErrorClass::AuthFailed, 502),
+            (ErrorClass::RateLimited, 503),
+            (ErrorClass::NotFound, 404),
+            (ErrorClass::SoldOut, 409),
+            (ErrorClass::PriceChanged, 409),
+            (ErrorClass::RateExpired, 410),
+            (ErrorClass::SupplierTimeout, 504),
+            (ErrorClass::SupplierUnavailable, 502),
+            (ErrorClass::SupplierMalformed, 502),
+        ];
+        for (class, status) in cases {
+            let e = ApiError::from(SupplierError::new(class, "X1", "m"));
+            assert_eq!((e.status, e.code.as_str()), (status, class.as_str()));
+        }
+        assert_eq!(ApiError::from(SupplierError::new(ErrorClass::RateLimited, "", "")).retry_after, Some(1));
+    }
+}

@@ -1,0 +1,322 @@
+//! Supplier legs: every supplier call runs as a Pingora subrequest of the agent's request.
+//!
+//! The parent (an agent request in `request_filter`) spawns one subrequest per [`Call`], carrying a
+//! [`LegSpec`] in the subrequest context. The subrequest runs the full proxy pipeline with the
+//! supplier as its upstream: `request_filter` builds and signs the wire request with the
+//! connector, `upstream_request_filter` and `request_body_filter` replace the copied agent request
+//! with it, and `upstream_response_body_filter` turns the supplier's bytes into a [`LegOutcome`]
+//! (the unified JSON that pingora-cache can store for browse legs). The parent reads the
+//! subrequest's response from its pipe under the leg's timeout.
+//!
+//! The subrequest API is marked unstable upstream; it is used only here, so a connector-pool
+//! implementation could replace this module without touching the agent API.
+
+use crate::app::SupplierRuntime;
+use arigate_connectors::{wire, CallContext, Call, ErrorClass, Reply, SupplierError, WireRequest, WireResponse};
+use bytes::Bytes;
+use pingora_core::protocols::http::HttpTask;
+use pingora_core::upstreams::peer::HttpPeer;
+use pingora_error::{Error, ErrorType};
+use pingora_http::{RequestHeader, ResponseHeader};
+use pingora_proxy::subrequest::Ctx as SubrequestCtx;
+use pingora_proxy::{FailToProxy, Session};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Header on a leg's response carrying the supplier's own HTTP status.
+const SUPPLIER_STATUS: &str = "x-arigate-supplier-status";
+/// Error type for a supplier body over the configured cap.
+const TOO_LARGE: &str = "supplier_response_too_large";
+
+/// What one leg does: which supplier, which call, under which limits.
+pub struct LegSpec {
+    pub supplier: Arc<SupplierRuntime>,
+    pub call: Call,
+    pub timeout: Duration,
+    pub bearer: Option<String>,
+    pub customer_ip: String,
+    pub max_response_bytes: usize,
+}
+
+/// A leg's answer as its subrequest returns it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegOutcome {
+    Ok(Reply),
+    Err(SupplierError),
+}
+
+/// A finished leg.
+pub struct LegResult {
+    pub reply: Result<Reply, SupplierError>,
+    pub latency: Duration,
+}
+
+/// A spawned leg whose answer has not been read yet.
+pub struct PendingLeg {
+    handle: pingora_core::protocols::http::subrequest::server::SubrequestHandle,
+    join: tokio::task::JoinHandle<()>,
+    spec: Arc<LegSpec>,
+    started: Instant,
+}
+
+/// Spawns `spec` as a subrequest of the agent's request.
+pub fn spawn(session: &Session, spec: LegSpec) -> Result<PendingLeg, SupplierError> {
+    let spawner = session
+        .subrequest_spawner
+        .as_ref()
+        .ok_or_else(|| SupplierError::new(ErrorClass::SupplierUnavailable, "", "subrequests are not enabled"))?;
+    let spec = Arc::new(spec);
+    let ctx = SubrequestCtx::builder().user_ctx(Box::new(spec.clone())).build();
+    let (prepared, handle) = spawner.create_subrequest(session.as_downstream(), ctx);
+    let join = tokio::spawn(prepared.run());
+    Ok(PendingLeg { handle, join, spec, started: Instant::now() })
+}
+
+/// Spawns and finishes one leg.
+pub async fn run(session: &Session, spec: LegSpec) -> LegResult {
+    match spawn(session, spec) {
+        Ok(p) => p.finish().await,
+        Err(e) => LegResult { reply: Err(e), latency: Duration::ZERO },
+    }
+}
+
+impl PendingLeg {
+    /// Reads the leg's answer; gives up (and cancels the subrequest) when the leg's timeout passes.
+    pub async fn finish(mut self) -> LegResult {
+        let deadline = tokio::time::Instant::from_std(self.started + self.spec.timeout);
+        let reply = match tokio::time::timeout_at(deadline, read_answer(&mut self.handle, &self.spec)).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.join.abort();
+                Err(SupplierError::new(
+                    ErrorClass::SupplierTimeout,
+                    "",
+                    format!("no answer within {} ms", self.spec.timeout.as_millis()),
+                ))
+            }
+        };
+        LegResult { reply, latency: self.started.elapsed() }
+    }
+}
+
+async fn read_answer(
+    handle: &mut pingora_core::protocols::http::subrequest::server::SubrequestHandle,
+    spec: &LegSpec,
+) -> Result<Reply, SupplierError> {
+    let mut supplier_status: Option<u16> = None;
+    let mut body: Vec<u8> = Vec::new();
+    while let Some(task) = handle.rx.recv().await {
+        match task {
+            HttpTask::Header(h, end) => {
+                supplier_status =
+                    h.headers.get(SUPPLIER_STATUS).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+                if end {
+                    break;
+                }
+            }
+            HttpTask::Body(chunk, end) => {
+                if let Some(b) = chunk {
+                    if body.len() + b.len() > spec.max_response_bytes.max(1 << 20) * 2 {
+                        return Err(SupplierError::malformed("leg answer over the size cap"));
+                    }
+                    body.extend_from_slice(&b);
+                }
+                if end {
+                    break;
+                }
+            }
+            HttpTask::Done => break,
+            HttpTask::Failed(e) => return Err(classify(&e)),
+            _ => {}
+        }
+    }
+    if !body.is_empty() {
+        return match serde_json::from_slice::<LegOutcome>(&body) {
+            Ok(LegOutcome::Ok(r)) => Ok(r),
+            Ok(LegOutcome::Err(e)) => Err(e),
+            Err(e) => Err(SupplierError::malformed(format!("leg answer unreadable: {e}"))),
+        };
+    }
+    if let Some(status) = supplier_status {
+        // A bodiless supplier answer (204, 202): the response body filter never ran.
+        return spec.supplier.connector.parse(&spec.call, &WireResponse::new(status, Vec::new()));
+    }
+    match handle.subreq_proxy_error.try_recv() {
+        Ok(e) => Err(classify(&e)),
+        Err(_) => Err(SupplierError::new(ErrorClass::SupplierUnavailable, "", "supplier leg ended without an answer")),
+    }
+}
+
+/// Maps a proxy error (connect, read, write, timeout) to a unified error class.
+pub fn classify(e: &Error) -> SupplierError {
+    let class = match e.etype() {
+        ErrorType::ConnectTimedout | ErrorType::ReadTimedout | ErrorType::WriteTimedout => ErrorClass::SupplierTimeout,
+        ErrorType::Custom(TOO_LARGE) => ErrorClass::SupplierMalformed,
+        ErrorType::InvalidHTTPHeader | ErrorType::H1Error | ErrorType::InvalidH2 => ErrorClass::SupplierMalformed,
+        _ => ErrorClass::SupplierUnavailable,
+    };
+    SupplierError::new(class, "", format!("{}", e.etype().as_str()))
+}
+
+/// Per-subrequest state of a leg while it runs through the proxy phases.
+pub struct LegState {
+    pub spec: Arc<LegSpec>,
+    wire: Option<WireRequest>,
+    body_sent: bool,
+    supplier_status: u16,
+    gzip: bool,
+    buf: Vec<u8>,
+}
+
+/// The leg this (sub)request is, if it is one.
+pub fn leg_of(session: &Session) -> Option<Arc<LegSpec>> {
+    session.subrequest_ctx.as_ref()?.user_ctx()?.downcast_ref::<Arc<LegSpec>>().cloned()
+}
+
+impl LegState {
+    pub fn new(spec: Arc<LegSpec>) -> LegState {
+        LegState { spec, wire: None, body_sent: false, supplier_status: 0, gzip: false, buf: Vec::new() }
+    }
+
+    pub fn call(&self) -> &Call {
+        &self.spec.call
+    }
+
+    /// Builds and signs the supplier request (request phase). On failure the leg answers at once.
+    pub async fn request_filter(&mut self, session: &mut Session) -> pingora_error::Result<bool> {
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let cx = CallContext {
+            now: chrono::Utc::now().timestamp(),
+            nonce: &nonce,
+            base_url: &self.spec.supplier.config.endpoint,
+            bearer: self.spec.bearer.as_deref(),
+            customer_ip: &self.spec.customer_ip,
+        };
+        match self.spec.supplier.connector.build(&self.spec.call, &cx) {
+            Ok(w) => {
+                self.wire = Some(w);
+                Ok(false)
+            }
+            Err(e) => {
+                write_outcome(session, &LegOutcome::Err(e)).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// The supplier as the upstream, with the leg's timeouts.
+    pub fn peer(&self) -> Box<HttpPeer> {
+        let cfg = &self.spec.supplier.config;
+        let mut peer = HttpPeer::new(cfg.addr, cfg.tls, cfg.host.clone());
+        let t = self.spec.timeout;
+        peer.options.connection_timeout = Some(t.min(Duration::from_secs(2)));
+        peer.options.total_connection_timeout = Some(t.min(Duration::from_secs(3)));
+        peer.options.read_timeout = Some(t);
+        peer.options.write_timeout = Some(t);
+        peer.options.idle_timeout = Some(Duration::from_secs(60));
+        Box::new(peer)
+    }
+
+    /// Replaces the copied agent request head with the supplier's: no agent header is forwarded.
+    pub fn upstream_request(&self, req: &mut RequestHeader) -> pingora_error::Result<()> {
+        let Some(w) = &self.wire else {
+            return Error::e_explain(ErrorType::InternalError, "leg without a wire request");
+        };
+        let names: Vec<_> = req.headers.keys().cloned().collect();
+        for n in names {
+            req.remove_header(&n);
+        }
+        req.set_method(http::Method::from_bytes(w.method.as_str().as_bytes()).map_err(|_| Error::new(ErrorType::InternalError))?);
+        let uri: http::Uri = w.path.parse().map_err(|_| Error::explain(ErrorType::InternalError, "connector built an invalid path"))?;
+        req.set_uri(uri);
+        let cfg = &self.spec.supplier.config;
+        req.insert_header("host", format!("{}:{}", cfg.host, cfg.addr.port()))?;
+        for (k, v) in &w.headers {
+            req.append_header(k.clone(), v.as_str())?;
+        }
+        req.insert_header("content-length", w.body.len().to_string())?;
+        Ok(())
+    }
+
+    /// Sends the supplier body in place of the (empty) subrequest body.
+    pub fn request_body(&mut self, body: &mut Option<Bytes>) {
+        if self.body_sent {
+            *body = None;
+            return;
+        }
+        self.body_sent = true;
+        *body = match &self.wire {
+            Some(w) if !w.body.is_empty() => Some(Bytes::from(w.body.clone())),
+            _ => None,
+        };
+    }
+
+    /// Records the supplier's status and turns the head into the leg's JSON head.
+    pub fn upstream_response(&mut self, resp: &mut ResponseHeader) -> pingora_error::Result<()> {
+        self.supplier_status = resp.status.as_u16();
+        self.gzip = resp
+            .headers
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+        let names: Vec<_> = resp.headers.keys().cloned().collect();
+        for n in names {
+            resp.remove_header(&n);
+        }
+        resp.set_status(200)?;
+        resp.insert_header("content-type", "application/json")?;
+        resp.insert_header(SUPPLIER_STATUS, self.supplier_status.to_string())?;
+        Ok(())
+    }
+
+    /// Collects the supplier body (bounded) and, at its end, emits the translated outcome.
+    pub fn upstream_body(&mut self, body: &mut Option<Bytes>, end: bool) -> pingora_error::Result<()> {
+        if let Some(b) = body.take() {
+            if self.buf.len() + b.len() > self.spec.max_response_bytes {
+                return Error::e_explain(ErrorType::Custom(TOO_LARGE), "supplier response over the configured cap");
+            }
+            self.buf.extend_from_slice(&b);
+        }
+        if end {
+            let outcome = self.translate();
+            *body = Some(Bytes::from(serde_json::to_vec(&outcome).unwrap_or_default()));
+        }
+        Ok(())
+    }
+
+    fn translate(&mut self) -> LegOutcome {
+        let raw = std::mem::take(&mut self.buf);
+        let raw = if self.gzip {
+            match wire::gunzip_bounded(&raw, self.spec.max_response_bytes) {
+                Ok(b) => b,
+                Err(e) => return LegOutcome::Err(e),
+            }
+        } else {
+            raw
+        };
+        let resp = WireResponse::new(self.supplier_status, raw);
+        match self.spec.supplier.connector.parse(&self.spec.call, &resp) {
+            Ok(r) => LegOutcome::Ok(r),
+            Err(e) => LegOutcome::Err(e),
+        }
+    }
+
+    /// A failed leg answers with a classified error if it still can.
+    pub async fn fail(&self, session: &mut Session, e: &Error) -> FailToProxy {
+        if session.response_written().is_none() {
+            let _ = write_outcome(session, &LegOutcome::Err(classify(e))).await;
+        }
+        FailToProxy { error_code: 502, can_reuse_downstream: false }
+    }
+}
+
+async fn write_outcome(session: &mut Session, outcome: &LegOutcome) -> pingora_error::Result<()> {
+    let body = serde_json::to_vec(outcome).unwrap_or_default();
+    let mut h = ResponseHeader::build(200, Some(2))?;
+    h.insert_header("content-type", "application/json")?;
+    h.insert_header("content-length", body.len().to_string())?;
+    session.write_response_header(Box::new(h), false).await?;
+    session.write_response_body(Some(Bytes::from(body)), true).await
+}

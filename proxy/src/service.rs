@@ -1,0 +1,241 @@
+//! The Pingora service: one `ProxyHttp` for agent requests and for the supplier legs they spawn.
+//!
+//! An agent request is routed, authenticated and answered in `request_filter`; it never has an
+//! upstream of its own. A leg (a subrequest carrying a [`LegSpec`](crate::legs::LegSpec)) goes
+//! through every phase with its supplier as the upstream (see [`crate::legs`]).
+
+use crate::api::{self, booking, content, search, webhooks, ApiResponse, Route};
+use crate::app::App;
+use crate::errors::ApiError;
+use crate::legs::{leg_of, LegState};
+use async_trait::async_trait;
+use bytes::Bytes;
+use pingora_core::upstreams::peer::HttpPeer;
+use pingora_error::{Error, ErrorType};
+use pingora_http::{RequestHeader, ResponseHeader};
+use pingora_proxy::{FailToProxy, ProxyHttp, Session};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct Edge {
+    pub app: Arc<App>,
+}
+
+/// Per-request state.
+pub struct RequestCtx {
+    pub trace_id: String,
+    pub started: Instant,
+    pub route: &'static str,
+    pub status: u16,
+    pub leg: Option<LegState>,
+}
+
+/// The trace id of a valid W3C `traceparent`, else a fresh one.
+pub fn trace_id_from(traceparent: Option<&str>) -> String {
+    if let Some(tp) = traceparent {
+        let parts: Vec<&str> = tp.trim().split('-').collect();
+        if let [version, trace, span, _flags] = parts.as_slice() {
+            let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if hex(version, 2) && *version != "ff" && hex(trace, 32) && hex(span, 16) && trace.bytes().any(|b| b != b'0') {
+                return trace.to_string();
+            }
+        }
+    }
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+impl Edge {
+    async fn agent_request(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<ApiResponse, ApiError> {
+        let app = &*self.app;
+        let method = session.req_header().method.as_str().to_string();
+        let path = session.req_header().uri.path().to_string();
+        let route = Route::resolve(&method, &path)?;
+        ctx.route = route.name();
+        let max = app.config.max_request_body_bytes;
+        if let Route::Webhook(supplier) = &route {
+            let body = api::read_body(session, max).await?;
+            return webhooks::handle(app, session, supplier, &body);
+        }
+        let agent = api::authenticate(app, session)?;
+        let body = if method == "POST" { api::read_body(session, max).await? } else { Bytes::new() };
+        let session: &Session = session;
+        let tx = booking::Tx { app, session, agent, trace_id: &ctx.trace_id, customer_ip: api::client_ip(session) };
+        match route {
+            Route::Search => search::handle(app, session, agent, &body, &ctx.trace_id).await,
+            Route::Destinations => Ok(content::destinations(app)),
+            Route::HotelsInDestination => content::hotels(app, api::query_param(session, "destination")),
+            Route::Hotel(id) => content::hotel(app, session, agent, &id).await,
+            Route::Availability => booking::availability(&tx, &body).await,
+            Route::Book => {
+                let key = session.req_header().headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+                booking::book(&tx, key, &body).await
+            }
+            Route::BookingQuery(id) => booking::query(&tx, &id).await,
+            Route::Cancel(id) => booking::cancel(&tx, &id).await,
+            Route::Webhook(_) => Err(ApiError::not_found("no route")),
+        }
+    }
+}
+
+async fn respond(session: &mut Session, ctx: &mut RequestCtx, resp: ApiResponse) -> pingora_error::Result<()> {
+    ctx.status = resp.status;
+    let mut h = ResponseHeader::build(resp.status, Some(resp.headers.len() + 3))?;
+    h.insert_header("content-type", "application/json")?;
+    h.insert_header("content-length", resp.body.len().to_string())?;
+    h.insert_header("x-trace-id", ctx.trace_id.as_str())?;
+    for (k, v) in resp.headers {
+        h.append_header(k, v)?;
+    }
+    session.write_response_header(Box::new(h), false).await?;
+    session.write_response_body(Some(Bytes::from(resp.body)), true).await
+}
+
+#[async_trait]
+impl ProxyHttp for Edge {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx { trace_id: String::new(), started: Instant::now(), route: "unknown", status: 0, leg: None }
+    }
+
+    async fn early_request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> pingora_error::Result<()> {
+        match leg_of(session) {
+            Some(spec) => ctx.leg = Some(LegState::new(spec)),
+            None => {
+                let tp = session.req_header().headers.get("traceparent").and_then(|v| v.to_str().ok());
+                ctx.trace_id = trace_id_from(tp);
+            }
+        }
+        Ok(())
+    }
+
+    fn allow_spawning_subrequest(&self, session: &Session, _ctx: &RequestCtx) -> bool {
+        session.subrequest_ctx.is_none()
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> pingora_error::Result<bool> {
+        if let Some(leg) = ctx.leg.as_mut() {
+            return leg.request_filter(session).await;
+        }
+        let resp = match self.agent_request(session, ctx).await {
+            Ok(r) => r,
+            Err(e) => {
+                if e.status == 413 {
+                    session.set_keepalive(None);
+                }
+                let mut r = ApiResponse { status: e.status, body: e.body(&ctx.trace_id), headers: Vec::new() };
+                if let Some(s) = e.retry_after {
+                    r.headers.push(("retry-after", s.to_string()));
+                }
+                r
+            }
+        };
+        respond(session, ctx, resp).await?;
+        Ok(true)
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> pingora_error::Result<Box<HttpPeer>> {
+        match &ctx.leg {
+            Some(leg) => Ok(leg.peer()),
+            None => Error::e_explain(ErrorType::InternalError, "agent requests have no upstream"),
+        }
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<()> {
+        match &ctx.leg {
+            Some(leg) => leg.upstream_request(upstream_request),
+            None => Ok(()),
+        }
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<()> {
+        if let Some(leg) = ctx.leg.as_mut() {
+            leg.request_body(body);
+        }
+        Ok(())
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<()> {
+        match ctx.leg.as_mut() {
+            Some(leg) => leg.upstream_response(upstream_response),
+            None => Ok(()),
+        }
+    }
+
+    fn upstream_response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<Option<Duration>> {
+        if let Some(leg) = ctx.leg.as_mut() {
+            leg.upstream_body(body, end_of_stream)?;
+        }
+        Ok(None)
+    }
+
+    /// Book, prepare and cancel calls are never retried blindly; other legs only on a reused connection.
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        _session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut RequestCtx,
+        client_reused: bool,
+    ) -> Box<Error> {
+        let mut e = e.more_context(format!("Peer: {peer}"));
+        match &ctx.leg {
+            Some(leg) if leg.call().retry_safe() => e.retry.decide_reuse(client_reused),
+            _ => e.set_retry(false),
+        }
+        e
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+        if let Some(leg) = &ctx.leg {
+            return leg.fail(session, e).await;
+        }
+        let err = ApiError::new(500, "internal", "the edge could not complete the request");
+        let _ = respond(session, ctx, ApiResponse { status: 500, body: err.body(&ctx.trace_id), headers: Vec::new() }).await;
+        FailToProxy { error_code: 500, can_reuse_downstream: false }
+    }
+
+    async fn logging(&self, _session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        if ctx.leg.is_none() {
+            tracing::debug!(trace_id = %ctx.trace_id, route = ctx.route, status = ctx.status, elapsed_ms = ctx.started.elapsed().as_millis() as u64, error = ?e.map(|e| e.etype().as_str()), "request");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_is_honoured_only_when_valid() {
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(trace_id_from(Some(tp)), "4bf92f3577b34da6a3ce929d0e0e4736");
+        for bad in ["", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"] {
+            let id = trace_id_from(Some(bad));
+            assert_ne!(id, "4bf92f3577b34da6a3ce929d0e0e4736");
+            assert_eq!(id.len(), 32);
+        }
+    }
+}

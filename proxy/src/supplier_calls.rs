@@ -1,0 +1,70 @@
+//! Calling a supplier: one [`Call`] as a leg, with the OAuth2 bearer a protocol needs (cached,
+//! refreshed before expiry, and refreshed once on a 401 before repeating the call).
+
+use crate::app::SupplierRuntime;
+use crate::legs::{self, LegResult, LegSpec};
+use arigate_connectors::{Call, ErrorClass, Reply, SupplierError};
+use pingora_proxy::Session;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Runs `call` at `supplier` within `timeout` (token fetches included).
+pub async fn call_supplier(
+    session: &Session,
+    supplier: &Arc<SupplierRuntime>,
+    call: Call,
+    timeout: Duration,
+    customer_ip: &str,
+    max_response_bytes: usize,
+) -> LegResult {
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let spec = |call: Call, bearer: Option<String>| LegSpec {
+        supplier: supplier.clone(),
+        call,
+        timeout: deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)),
+        bearer,
+        customer_ip: customer_ip.to_string(),
+        max_response_bytes,
+    };
+    if !supplier.connector.needs_bearer() {
+        return legs::run(session, spec(call, None)).await;
+    }
+    for attempt in 0..2 {
+        let bearer = match bearer(session, supplier, attempt == 1, &spec).await {
+            Ok(b) => b,
+            Err(e) => return LegResult { reply: Err(e), latency: started.elapsed() },
+        };
+        let result = legs::run(session, spec(call.clone(), Some(bearer))).await;
+        let retry = attempt == 0 && matches!(&result.reply, Err(e) if e.class == ErrorClass::AuthFailed);
+        if !retry {
+            return LegResult { reply: result.reply, latency: started.elapsed() };
+        }
+        tracing::info!(supplier = supplier.code(), "bearer token rejected; refreshing once");
+    }
+    LegResult { reply: Err(SupplierError::new(ErrorClass::AuthFailed, "", "bearer refresh did not help")), latency: started.elapsed() }
+}
+
+/// A usable bearer token: the cached one unless `force` or it expires within a minute.
+async fn bearer(
+    session: &Session,
+    supplier: &Arc<SupplierRuntime>,
+    force: bool,
+    spec: &(dyn Fn(Call, Option<String>) -> LegSpec + Sync),
+) -> Result<String, SupplierError> {
+    let mut cached = supplier.bearer.lock().await;
+    if let Some((token, until)) = cached.as_ref() {
+        if !force && Instant::now() < *until {
+            return Ok(token.clone());
+        }
+    }
+    match legs::run(session, spec(Call::Token, None)).await.reply {
+        Ok(Reply::Token { access_token, expires_in }) => {
+            let margin = (expires_in / 10).min(60);
+            *cached = Some((access_token.clone(), Instant::now() + Duration::from_secs(expires_in.saturating_sub(margin))));
+            Ok(access_token)
+        }
+        Ok(_) => Err(SupplierError::malformed("unexpected reply to a token request")),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,228 @@
+//! Test harness: simulated suppliers in this process on `127.0.0.1:0`, the real `arigate` binary as
+//! a child process, and plain HTTP between them. Everything stops when the test's values drop.
+
+use arigate_sim::server::http_request;
+use arigate_sim::world::PROTOCOLS;
+use arigate_sim::{SimHandle, SimOptions};
+use serde_json::{json, Value};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const API_KEY: &str = "demo-key";
+const DEMO_CONFIG: &str = include_str!("../../config/arigate.demo.yaml");
+const DEMO_MAPPING: &str = include_str!("../../config/demo-hotels.yaml");
+
+/// A free loopback port (bound and released; the child binds it right after).
+pub fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port")
+}
+
+fn temp_dir() -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("arigate-e2e-{}-{n}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+    pub raw: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+pub async fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Answer {
+    let raw_body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    http_raw(method, url, headers, raw_body).await
+}
+
+pub async fn http_raw(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Answer {
+    let mut h: Vec<(&str, &str)> = headers.to_vec();
+    if !body.is_empty() && !h.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        h.push(("content-type", "application/json"));
+    }
+    let (status, headers, body) = http_request(method, url, &h, body).await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    Answer { status, headers, body, raw }
+}
+
+/// Five simulators plus an edge child process configured for them.
+pub struct Stack {
+    pub sims: Vec<SimHandle>,
+    pub edge: String,
+    pub admin: String,
+    child: Child,
+    _dir: PathBuf,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Knobs a test may turn in the edge's configuration.
+#[derive(Clone)]
+pub struct Options {
+    pub supplier_timeout: &'static str,
+    pub deadline: &'static str,
+    pub booking_timeout: &'static str,
+    /// Lines appended to the dida supplier (e.g. `auth: oauth1`), with the dida simulator's auth.
+    pub dida_auth: Option<(&'static str, arigate_sim::SimAuth)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { supplier_timeout: "300ms", deadline: "1s", booking_timeout: "3s", dida_auth: None }
+    }
+}
+
+impl Stack {
+    pub async fn start() -> Stack {
+        Stack::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(opts: Options) -> Stack {
+        let listen = free_addr();
+        let admin = free_addr();
+        let mut sims = Vec::new();
+        for p in PROTOCOLS {
+            let mut o = SimOptions::defaults(p);
+            o.webhook_url = Some(format!("http://{listen}/webhooks/{p}"));
+            if p == "dida" {
+                if let Some((_, auth)) = opts.dida_auth {
+                    o.auth = auth;
+                }
+            }
+            sims.push(arigate_sim::start(o, "127.0.0.1:0".parse().expect("addr")).await.expect("simulator starts"));
+        }
+        let mut config = DEMO_CONFIG
+            .replace("${DEMO_LISTEN}", &listen.to_string())
+            .replace("${DEMO_ADMIN_LISTEN}", &admin.to_string())
+            .replace("${DEMO_TOKEN_SECRET}", "e2e-token-secret-that-is-long-enough-1234")
+            .replace("supplier_timeout: 300ms", &format!("supplier_timeout: {}", opts.supplier_timeout))
+            .replace("deadline: 1s", &format!("deadline: {}", opts.deadline));
+        for s in &sims {
+            let var = format!("${{DEMO_{}_URL}}", s.state.options.protocol.to_uppercase().replace('-', "_"));
+            config = config.replace(&var, &format!("{}\n    booking_timeout: {}", s.base_url(), opts.booking_timeout));
+        }
+        if let Some((auth, _)) = opts.dida_auth {
+            config = config.replace("    credentials: {key: DidaApiTestID", &format!("    auth: {auth}\n    credentials: {{key: DidaApiTestID"));
+        }
+        let dir = temp_dir();
+        std::fs::write(dir.join("arigate.yaml"), config).expect("write config");
+        std::fs::write(dir.join("demo-hotels.yaml"), DEMO_MAPPING).expect("write mapping");
+        let child = Command::new(env!("CARGO_BIN_EXE_arigate"))
+            .args(["run", "--config"])
+            .arg(dir.join("arigate.yaml"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("arigate starts");
+        let stack = Stack { sims, edge: format!("http://{listen}"), admin: format!("http://{admin}"), child, _dir: dir };
+        stack.wait_ready().await;
+        stack
+    }
+
+    /// Polls `/readyz` (bounded) until the edge answers 200.
+    pub async fn wait_ready(&self) {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok((200, _, _)) = http_request("GET", &format!("{}/readyz", self.admin), &[], Vec::new()).await {
+                return;
+            }
+            assert!(Instant::now() < until, "arigate did not become ready within 30 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn sim(&self, protocol: &str) -> &SimHandle {
+        self.sims.iter().find(|s| s.state.options.protocol == protocol).expect("known protocol")
+    }
+
+    /// Requests each simulator counted so far, by endpoint.
+    pub fn counters(&self, protocol: &str) -> std::collections::BTreeMap<String, u64> {
+        self.sim(protocol).state.counters()
+    }
+
+    pub fn total_requests(&self) -> u64 {
+        self.sims.iter().map(|s| s.state.counters().values().sum::<u64>()).sum()
+    }
+
+    pub async fn set_scenario(&self, protocol: &str, scenario: &str, operations: Option<&[&str]>) {
+        let mut body = json!({"scenario": scenario});
+        if let Some(ops) = operations {
+            body["operations"] = json!(ops);
+        }
+        let a = http("POST", &format!("{}/__sim/scenario", self.sim(protocol).base_url()), &[], Some(&body)).await;
+        assert_eq!(a.status, 200, "{}", a.raw);
+    }
+
+    pub async fn agent(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
+        let auth = format!("Bearer {API_KEY}");
+        http(method, &format!("{}{path}", self.edge), &[("authorization", &auth)], body).await
+    }
+
+    pub async fn book(&self, offer_id: &str, idempotency_key: &str) -> Answer {
+        let auth = format!("Bearer {API_KEY}");
+        let body = json!({"offer_id": offer_id, "guests": [{"first_name": "Ada", "last_name": "Lovelace"}, {"first_name": "Charles", "last_name": "Babbage"}], "client_reference": "TRIP-1"});
+        http("POST", &format!("{}/v1/bookings", self.edge), &[("authorization", &auth), ("idempotency-key", idempotency_key)], Some(&body)).await
+    }
+}
+
+/// A search body for a date `days` ahead, two nights, two adults.
+pub fn search_body(hotels: &[&str], days: i64) -> Value {
+    let checkin = chrono::Utc::now().date_naive() + chrono::Duration::days(days);
+    let checkout = checkin + chrono::Duration::days(2);
+    json!({"checkin": checkin.to_string(), "checkout": checkout.to_string(), "hotels": hotels, "occupancy": [{"adults": 2}], "currency": "EUR"})
+}
+
+/// Unified ids of hotels every supplier sells (from the shipped mapping).
+pub fn shared_hotels(n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut id = String::new();
+    let mut codes = 0;
+    for line in DEMO_MAPPING.lines() {
+        if let Some(rest) = line.trim().strip_prefix("- id: ") {
+            if codes == 5 && !id.is_empty() {
+                out.push(id.clone());
+            }
+            id = rest.to_string();
+            codes = 0;
+        } else if line.starts_with("      ") && line.contains(": \"") {
+            codes += 1;
+        }
+        if out.len() == n {
+            break;
+        }
+    }
+    out
+}
+
+/// The offers in a search answer, each with its hotel id.
+pub fn offers(search: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for h in search["hotels"].as_array().into_iter().flatten() {
+        for r in h["rooms"].as_array().into_iter().flatten() {
+            for o in r["offers"].as_array().into_iter().flatten() {
+                out.push((h["hotel_id"].as_str().unwrap_or("").to_string(), o.clone()));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `arigate` binary against the five simulated suppliers over HTTP.
+
+mod demo;
+mod foundation;
+mod harness;
+mod hostile_input;
