@@ -362,13 +362,20 @@ impl Validator<'_> {
             if !a.email.contains('@') {
                 self.problem(&format!("{path}.email"), "must be an e-mail address");
             }
-            let phone_ok = a.phone.strip_prefix('+').and_then(|p| p.split_once(' ')).is_some_and(|(cc, n)| {
-                (1..=4).contains(&cc.len())
-                    && (4..=15).contains(&n.len())
-                    && cc.bytes().chain(n.bytes()).all(|b| b.is_ascii_digit())
-            });
+            let phone_ok = a
+                .phone
+                .strip_prefix('+')
+                .and_then(|p| p.split_once(' '))
+                .is_some_and(|(cc, n)| {
+                    (1..=4).contains(&cc.len())
+                        && (4..=15).contains(&n.len())
+                        && cc.bytes().chain(n.bytes()).all(|b| b.is_ascii_digit())
+                });
             if !phone_ok {
-                self.problem(&format!("{path}.phone"), "must read +<country code> <number>, digits only (e.g. +33 155501234)");
+                self.problem(
+                    &format!("{path}.phone"),
+                    "must read +<country code> <number>, digits only (e.g. +33 155501234)",
+                );
             }
             agents.push(AgentConfig {
                 id: a.id.clone(),
@@ -735,7 +742,11 @@ mapping: hotels.yaml
         "suppliers[0].endpoint: must start with http:// or https://"
     )]
     #[case("USD: \"1.08\"", "USD: \"-1\"", "currency.per_eur.USD")]
-    #[case("+33 155501234", "0155501234", "agents[0].phone: must read +<country code> <number>")]
+    #[case(
+        "+33 155501234",
+        "0155501234",
+        "agents[0].phone: must read +<country code> <number>"
+    )]
     #[case(
         "mapping: hotels.yaml",
         "mapping: hotels.yaml\nsurprise: 1",

@@ -24,7 +24,14 @@ fn json_response(status: u16, body: serde_json::Value) -> Response<Vec<u8>> {
 }
 
 async fn listening(addr: std::net::SocketAddr) -> bool {
-    matches!(tokio::time::timeout(Duration::from_millis(300), tokio::net::TcpStream::connect(addr)).await, Ok(Ok(_)))
+    matches!(
+        tokio::time::timeout(
+            Duration::from_millis(300),
+            tokio::net::TcpStream::connect(addr)
+        )
+        .await,
+        Ok(Ok(_))
+    )
 }
 
 #[async_trait]
@@ -36,7 +43,9 @@ impl ServeHttp for Admin {
             "/healthz" => json_response(200, json!({"status": "ok"})),
             "/readyz" => {
                 let mut waiting = Vec::new();
-                for addr in std::iter::once(app.config.listen).chain(app.ready_checks.iter().copied()) {
+                for addr in
+                    std::iter::once(app.config.listen).chain(app.ready_checks.iter().copied())
+                {
                     if !listening(addr).await {
                         waiting.push(addr.to_string());
                     }
@@ -67,7 +76,10 @@ impl ServeHttp for Admin {
                     .collect();
                 json_response(200, json!({"suppliers": list}))
             }
-            _ => json_response(404, json!({"error": {"code": "not_found", "message": format!("no admin route {path}")}})),
+            _ => json_response(
+                404,
+                json!({"error": {"code": "not_found", "message": format!("no admin route {path}")}}),
+            ),
         }
     }
 }

@@ -51,7 +51,11 @@ impl App {
                 })
             })
             .collect();
-        let by_code = suppliers.iter().enumerate().map(|(i, s)| (s.code().to_string(), i)).collect();
+        let by_code = suppliers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.code().to_string(), i))
+            .collect();
         let agents = AgentDirectory::new(
             config
                 .agents
@@ -59,7 +63,13 @@ impl App {
                 .map(|a| {
                     (
                         a.key_sha256.clone(),
-                        Agent { id: a.id.clone(), name: a.name.clone(), email: a.email.clone(), phone: a.phone.clone(), suppliers: a.suppliers.clone() },
+                        Agent {
+                            id: a.id.clone(),
+                            name: a.name.clone(),
+                            email: a.email.clone(),
+                            phone: a.phone.clone(),
+                            suppliers: a.suppliers.clone(),
+                        },
                     )
                 })
                 .collect(),
@@ -82,6 +92,6 @@ impl App {
 
     /// Whether `agent` may use `supplier` (its allow-list, and the supplier is enabled).
     pub fn agent_may_use(&self, agent: &Agent, supplier: &SupplierRuntime) -> bool {
-        supplier.config.enabled && agent.suppliers.as_ref().map_or(true, |allowed| allowed.iter().any(|s| s == supplier.code()))
+        supplier.config.enabled && agent.may_use(supplier.code())
     }
 }

@@ -12,13 +12,21 @@ pub const DEMO_CONFIG: &str = include_str!("../../config/arigate.demo.yaml");
 pub const DEMO_MAPPING: &str = include_str!("../../config/demo-hotels.yaml");
 
 /// The embedded demo config with these addresses and simulator URLs.
-pub fn demo_config(listen: SocketAddr, admin: SocketAddr, sims: &[(String, String)], token_secret: &str) -> anyhow::Result<Config> {
+pub fn demo_config(
+    listen: SocketAddr,
+    admin: SocketAddr,
+    sims: &[(String, String)],
+    token_secret: &str,
+) -> anyhow::Result<Config> {
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("DEMO_LISTEN".into(), listen.to_string());
     vars.insert("DEMO_ADMIN_LISTEN".into(), admin.to_string());
     vars.insert("DEMO_TOKEN_SECRET".into(), token_secret.to_string());
     for (protocol, url) in sims {
-        vars.insert(format!("DEMO_{}_URL", protocol.to_uppercase().replace('-', "_")), url.clone());
+        vars.insert(
+            format!("DEMO_{}_URL", protocol.to_uppercase().replace('-', "_")),
+            url.clone(),
+        );
     }
     let files = |name: &str| {
         if name == "demo-hotels.yaml" {
@@ -27,7 +35,8 @@ pub fn demo_config(listen: SocketAddr, admin: SocketAddr, sims: &[(String, Strin
             Err(format!("{name}: not embedded"))
         }
     };
-    arigate_config::load_str(DEMO_CONFIG, &files, &|k| vars.get(k).cloned()).map_err(|e| anyhow::anyhow!("demo config: {e}"))
+    arigate_config::load_str(DEMO_CONFIG, &files, &|k| vars.get(k).cloned())
+        .map_err(|e| anyhow::anyhow!("demo config: {e}"))
 }
 
 /// Starts the five simulators (seed `seed`) on free loopback ports; they deliver webhooks to the edge.
@@ -38,30 +47,45 @@ pub async fn start_simulators(listen: SocketAddr, seed: u64) -> anyhow::Result<V
         opts.seed = seed;
         opts.webhook_url = Some(format!("http://{listen}/webhooks/{p}"));
         let addr: SocketAddr = "127.0.0.1:0".parse().context("loopback address")?;
-        handles.push(arigate_sim::start(opts, addr).await.with_context(|| format!("starting the {p} simulator"))?);
+        handles.push(
+            arigate_sim::start(opts, addr)
+                .await
+                .with_context(|| format!("starting the {p} simulator"))?,
+        );
     }
     Ok(handles)
 }
 
 /// Runs the demo until the process is stopped.
 pub fn run(listen: SocketAddr, admin: SocketAddr, seed: u64) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().thread_name("simulators").build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .thread_name("simulators")
+        .build()?;
     let sims = rt.block_on(start_simulators(listen, seed))?;
-    let urls: Vec<(String, String)> = sims.iter().map(|s| (s.state.options.protocol.clone(), s.base_url())).collect();
+    let urls: Vec<(String, String)> = sims
+        .iter()
+        .map(|s| (s.state.options.protocol.clone(), s.base_url()))
+        .collect();
     for (p, u) in &urls {
         tracing::info!(supplier = %p, url = %u, "simulated supplier listening");
     }
     let addrs: Vec<SocketAddr> = sims.iter().map(|s| s.addr).collect();
     // The simulators live as long as the process.
-    std::thread::Builder::new().name("simulators".into()).spawn(move || {
-        let _sims = sims;
-        rt.block_on(std::future::pending::<()>())
-    })?;
+    std::thread::Builder::new()
+        .name("simulators".into())
+        .spawn(move || {
+            let _sims = sims;
+            rt.block_on(std::future::pending::<()>())
+        })?;
     let secret = format!("demo-{}", uuid::Uuid::new_v4().simple());
     let config = demo_config(listen, admin, &urls, &secret)?;
     let mut app = crate::app::App::new(config);
     app.ready_checks = addrs;
-    eprintln!("arigate demo: agent API on http://{listen} (API key: demo-key), admin on http://{admin}");
+    eprintln!(
+        "arigate demo: agent API on http://{listen} (API key: demo-key), admin on http://{admin}"
+    );
     crate::serve(app)
 }
 
@@ -71,18 +95,40 @@ mod tests {
 
     #[test]
     fn the_shipped_mapping_is_the_simulated_world_of_seed_42() {
-        assert_eq!(DEMO_MAPPING, arigate_sim::world::World::new(42).mapping_yaml(), "regenerate with `arigate mapping --seed 42`");
+        assert_eq!(
+            DEMO_MAPPING,
+            arigate_sim::world::World::new(42).mapping_yaml(),
+            "regenerate with `arigate mapping --seed 42`"
+        );
     }
 
     #[test]
     fn the_embedded_demo_config_is_valid_and_maps_every_supplier() {
-        let sims: Vec<(String, String)> =
-            PROTOCOLS.iter().enumerate().map(|(i, p)| (p.to_string(), format!("http://127.0.0.1:{}", 9101 + i))).collect();
-        let cfg = demo_config("127.0.0.1:8080".parse().expect("addr"), "127.0.0.1:9090".parse().expect("addr"), &sims, "a-demo-secret-of-at-least-32-chars!")
-            .expect("valid demo config");
+        let sims: Vec<(String, String)> = PROTOCOLS
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.to_string(), format!("http://127.0.0.1:{}", 9101 + i)))
+            .collect();
+        let cfg = demo_config(
+            "127.0.0.1:8080".parse().expect("addr"),
+            "127.0.0.1:9090".parse().expect("addr"),
+            &sims,
+            "a-demo-secret-of-at-least-32-chars!",
+        )
+        .expect("valid demo config");
         assert_eq!(cfg.suppliers.len(), 5);
         assert_eq!(cfg.mapping.hotels.len(), 304);
-        assert!(cfg.mapping.hotels.iter().filter(|h| h.codes.len() == 5).count() >= 8 * 16);
-        assert_eq!(cfg.agents[0].key_sha256, arigate_filters::agent_auth::hash_key("demo-key"));
+        assert!(
+            cfg.mapping
+                .hotels
+                .iter()
+                .filter(|h| h.codes.len() == 5)
+                .count()
+                >= 8 * 16
+        );
+        assert_eq!(
+            cfg.agents[0].key_sha256,
+            arigate_filters::agent_auth::hash_key("demo-key")
+        );
     }
 }

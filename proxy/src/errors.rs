@@ -14,7 +14,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code: code.to_string(), message: message.into(), retry_after: None }
+        ApiError {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -26,7 +31,9 @@ impl ApiError {
     }
 
     pub fn body(&self, trace_id: &str) -> Vec<u8> {
-        json!({"error": {"code": self.code, "message": self.message, "trace_id": trace_id}}).to_string().into_bytes()
+        json!({"error": {"code": self.code, "message": self.message, "trace_id": trace_id}})
+            .to_string()
+            .into_bytes()
     }
 }
 
@@ -80,6 +87,9 @@ mod tests {
             let e = ApiError::from(SupplierError::new(class, "X1", "m"));
             assert_eq!((e.status, e.code.as_str()), (status, class.as_str()));
         }
-        assert_eq!(ApiError::from(SupplierError::new(ErrorClass::RateLimited, "", "")).retry_after, Some(1));
+        assert_eq!(
+            ApiError::from(SupplierError::new(ErrorClass::RateLimited, "", "")).retry_after,
+            Some(1)
+        );
     }
 }

@@ -12,7 +12,9 @@
 //! implementation could replace this module without touching the agent API.
 
 use crate::app::SupplierRuntime;
-use arigate_connectors::{wire, CallContext, Call, ErrorClass, Reply, SupplierError, WireRequest, WireResponse};
+use arigate_connectors::{
+    wire, Call, CallContext, ErrorClass, Reply, SupplierError, WireRequest, WireResponse,
+};
 use bytes::Bytes;
 use pingora_core::protocols::http::HttpTask;
 use pingora_core::upstreams::peer::HttpPeer;
@@ -63,22 +65,35 @@ pub struct PendingLeg {
 
 /// Spawns `spec` as a subrequest of the agent's request.
 pub fn spawn(session: &Session, spec: LegSpec) -> Result<PendingLeg, SupplierError> {
-    let spawner = session
-        .subrequest_spawner
-        .as_ref()
-        .ok_or_else(|| SupplierError::new(ErrorClass::SupplierUnavailable, "", "subrequests are not enabled"))?;
+    let spawner = session.subrequest_spawner.as_ref().ok_or_else(|| {
+        SupplierError::new(
+            ErrorClass::SupplierUnavailable,
+            "",
+            "subrequests are not enabled",
+        )
+    })?;
     let spec = Arc::new(spec);
-    let ctx = SubrequestCtx::builder().user_ctx(Box::new(spec.clone())).build();
+    let ctx = SubrequestCtx::builder()
+        .user_ctx(Box::new(spec.clone()))
+        .build();
     let (prepared, handle) = spawner.create_subrequest(session.as_downstream(), ctx);
     let join = tokio::spawn(prepared.run());
-    Ok(PendingLeg { handle, join, spec, started: Instant::now() })
+    Ok(PendingLeg {
+        handle,
+        join,
+        spec,
+        started: Instant::now(),
+    })
 }
 
 /// Spawns and finishes one leg.
 pub async fn run(session: &Session, spec: LegSpec) -> LegResult {
     match spawn(session, spec) {
         Ok(p) => p.finish().await,
-        Err(e) => LegResult { reply: Err(e), latency: Duration::ZERO },
+        Err(e) => LegResult {
+            reply: Err(e),
+            latency: Duration::ZERO,
+        },
     }
 }
 
@@ -86,7 +101,12 @@ impl PendingLeg {
     /// Reads the leg's answer; gives up (and cancels the subrequest) when the leg's timeout passes.
     pub async fn finish(mut self) -> LegResult {
         let deadline = tokio::time::Instant::from_std(self.started + self.spec.timeout);
-        let reply = match tokio::time::timeout_at(deadline, read_answer(&mut self.handle, &self.spec)).await {
+        let reply = match tokio::time::timeout_at(
+            deadline,
+            read_answer(&mut self.handle, &self.spec),
+        )
+        .await
+        {
             Ok(r) => r,
             Err(_) => {
                 self.join.abort();
@@ -97,7 +117,10 @@ impl PendingLeg {
                 ))
             }
         };
-        LegResult { reply, latency: self.started.elapsed() }
+        LegResult {
+            reply,
+            latency: self.started.elapsed(),
+        }
     }
 }
 
@@ -110,8 +133,11 @@ async fn read_answer(
     while let Some(task) = handle.rx.recv().await {
         match task {
             HttpTask::Header(h, end) => {
-                supplier_status =
-                    h.headers.get(SUPPLIER_STATUS).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+                supplier_status = h
+                    .headers
+                    .get(SUPPLIER_STATUS)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok());
                 if end {
                     break;
                 }
@@ -136,28 +162,41 @@ async fn read_answer(
         return match serde_json::from_slice::<LegOutcome>(&body) {
             Ok(LegOutcome::Ok(r)) => Ok(r),
             Ok(LegOutcome::Err(e)) => Err(e),
-            Err(e) => Err(SupplierError::malformed(format!("leg answer unreadable: {e}"))),
+            Err(e) => Err(SupplierError::malformed(format!(
+                "leg answer unreadable: {e}"
+            ))),
         };
     }
     if let Some(status) = supplier_status {
         // A bodiless supplier answer (204, 202): the response body filter never ran.
-        return spec.supplier.connector.parse(&spec.call, &WireResponse::new(status, Vec::new()));
+        return spec
+            .supplier
+            .connector
+            .parse(&spec.call, &WireResponse::new(status, Vec::new()));
     }
     match handle.subreq_proxy_error.try_recv() {
         Ok(e) => Err(classify(&e)),
-        Err(_) => Err(SupplierError::new(ErrorClass::SupplierUnavailable, "", "supplier leg ended without an answer")),
+        Err(_) => Err(SupplierError::new(
+            ErrorClass::SupplierUnavailable,
+            "",
+            "supplier leg ended without an answer",
+        )),
     }
 }
 
 /// Maps a proxy error (connect, read, write, timeout) to a unified error class.
 pub fn classify(e: &Error) -> SupplierError {
     let class = match e.etype() {
-        ErrorType::ConnectTimedout | ErrorType::ReadTimedout | ErrorType::WriteTimedout => ErrorClass::SupplierTimeout,
+        ErrorType::ConnectTimedout | ErrorType::ReadTimedout | ErrorType::WriteTimedout => {
+            ErrorClass::SupplierTimeout
+        }
         ErrorType::Custom(TOO_LARGE) => ErrorClass::SupplierMalformed,
-        ErrorType::InvalidHTTPHeader | ErrorType::H1Error | ErrorType::InvalidH2 => ErrorClass::SupplierMalformed,
+        ErrorType::InvalidHTTPHeader | ErrorType::H1Error | ErrorType::InvalidH2 => {
+            ErrorClass::SupplierMalformed
+        }
         _ => ErrorClass::SupplierUnavailable,
     };
-    SupplierError::new(class, "", format!("{}", e.etype().as_str()))
+    SupplierError::new(class, "", e.etype().as_str())
 }
 
 /// Per-subrequest state of a leg while it runs through the proxy phases.
@@ -172,12 +211,24 @@ pub struct LegState {
 
 /// The leg this (sub)request is, if it is one.
 pub fn leg_of(session: &Session) -> Option<Arc<LegSpec>> {
-    session.subrequest_ctx.as_ref()?.user_ctx()?.downcast_ref::<Arc<LegSpec>>().cloned()
+    session
+        .subrequest_ctx
+        .as_ref()?
+        .user_ctx()?
+        .downcast_ref::<Arc<LegSpec>>()
+        .cloned()
 }
 
 impl LegState {
     pub fn new(spec: Arc<LegSpec>) -> LegState {
-        LegState { spec, wire: None, body_sent: false, supplier_status: 0, gzip: false, buf: Vec::new() }
+        LegState {
+            spec,
+            wire: None,
+            body_sent: false,
+            supplier_status: 0,
+            gzip: false,
+            buf: Vec::new(),
+        }
     }
 
     pub fn call(&self) -> &Call {
@@ -228,8 +279,13 @@ impl LegState {
         for n in names {
             req.remove_header(&n);
         }
-        req.set_method(http::Method::from_bytes(w.method.as_str().as_bytes()).map_err(|_| Error::new(ErrorType::InternalError))?);
-        let uri: http::Uri = w.path.parse().map_err(|_| Error::explain(ErrorType::InternalError, "connector built an invalid path"))?;
+        req.set_method(
+            http::Method::from_bytes(w.method.as_str().as_bytes())
+                .map_err(|_| Error::new(ErrorType::InternalError))?,
+        );
+        let uri: http::Uri = w.path.parse().map_err(|_| {
+            Error::explain(ErrorType::InternalError, "connector built an invalid path")
+        })?;
         req.set_uri(uri);
         let cfg = &self.spec.supplier.config;
         req.insert_header("host", format!("{}:{}", cfg.host, cfg.addr.port()))?;
@@ -272,16 +328,25 @@ impl LegState {
     }
 
     /// Collects the supplier body (bounded) and, at its end, emits the translated outcome.
-    pub fn upstream_body(&mut self, body: &mut Option<Bytes>, end: bool) -> pingora_error::Result<()> {
+    pub fn upstream_body(
+        &mut self,
+        body: &mut Option<Bytes>,
+        end: bool,
+    ) -> pingora_error::Result<()> {
         if let Some(b) = body.take() {
             if self.buf.len() + b.len() > self.spec.max_response_bytes {
-                return Error::e_explain(ErrorType::Custom(TOO_LARGE), "supplier response over the configured cap");
+                return Error::e_explain(
+                    ErrorType::Custom(TOO_LARGE),
+                    "supplier response over the configured cap",
+                );
             }
             self.buf.extend_from_slice(&b);
         }
         if end {
             let outcome = self.translate();
-            *body = Some(Bytes::from(serde_json::to_vec(&outcome).unwrap_or_default()));
+            *body = Some(Bytes::from(
+                serde_json::to_vec(&outcome).unwrap_or_default(),
+            ));
         }
         Ok(())
     }
@@ -308,7 +373,10 @@ impl LegState {
         if session.response_written().is_none() {
             let _ = write_outcome(session, &LegOutcome::Err(classify(e))).await;
         }
-        FailToProxy { error_code: 502, can_reuse_downstream: false }
+        FailToProxy {
+            error_code: 502,
+            can_reuse_downstream: false,
+        }
     }
 }
 
@@ -318,5 +386,7 @@ async fn write_outcome(session: &mut Session, outcome: &LegOutcome) -> pingora_e
     h.insert_header("content-type", "application/json")?;
     h.insert_header("content-length", body.len().to_string())?;
     session.write_response_header(Box::new(h), false).await?;
-    session.write_response_body(Some(Bytes::from(body)), true).await
+    session
+        .write_response_body(Some(Bytes::from(body)), true)
+        .await
 }

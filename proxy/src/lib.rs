@@ -30,9 +30,16 @@ pub fn serve(app: App) -> ! {
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
-    let mut edge = pingora_proxy::http_proxy_service_with_name(&server.configuration, service::Edge { app: app.clone() }, "arigate");
+    let mut edge = pingora_proxy::http_proxy_service_with_name(
+        &server.configuration,
+        service::Edge { app: app.clone() },
+        "arigate",
+    );
     edge.add_tcp(&app.config.listen.to_string());
-    let mut admin = pingora_core::services::listening::Service::new("arigate-admin".to_string(), admin::Admin { app: app.clone() });
+    let mut admin = pingora_core::services::listening::Service::new(
+        "arigate-admin".to_string(),
+        admin::Admin { app: app.clone() },
+    );
     admin.add_tcp(&app.config.admin_listen.to_string());
     server.add_service(edge);
     server.add_service(admin);

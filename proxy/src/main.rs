@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "arigate", version, about = "The hotel-distribution edge on Pingora")]
+#[command(
+    name = "arigate",
+    version,
+    about = "The hotel-distribution edge on Pingora"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -69,26 +73,52 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,pingora=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,pingora=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
         Command::Run { config } => {
-            let cfg = arigate_config::load(&config, &|k| std::env::var(k).ok()).map_err(|e| anyhow::anyhow!("{}:\n{e}", config.display()))?;
+            let cfg = arigate_config::load(&config, &|k| std::env::var(k).ok())
+                .map_err(|e| anyhow::anyhow!("{}:\n{e}", config.display()))?;
             arigate::serve(arigate::app::App::new(cfg))
         }
-        Command::Check { config } => match arigate_config::load(&config, &|k| std::env::var(k).ok()) {
-            Ok(c) => {
-                println!("{}: ok ({} suppliers, {} agents, {} hotels)", config.display(), c.suppliers.len(), c.agents.len(), c.mapping.hotels.len());
-                Ok(())
+        Command::Check { config } => {
+            match arigate_config::load(&config, &|k| std::env::var(k).ok()) {
+                Ok(c) => {
+                    println!(
+                        "{}: ok ({} suppliers, {} agents, {} hotels)",
+                        config.display(),
+                        c.suppliers.len(),
+                        c.agents.len(),
+                        c.mapping.hotels.len()
+                    );
+                    Ok(())
+                }
+                Err(e) => {
+                    eprint!("{}: invalid\n{e}", config.display());
+                    std::process::exit(1)
+                }
             }
-            Err(e) => {
-                eprint!("{}: invalid\n{e}", config.display());
-                std::process::exit(1)
-            }
-        },
-        Command::Demo { listen, admin_listen, seed } => arigate::demo::run(listen, admin_listen, seed),
-        Command::Sim { protocol, listen, seed, webhook_url, webhook_secret, key, secret, auth, token_ttl } => {
+        }
+        Command::Demo {
+            listen,
+            admin_listen,
+            seed,
+        } => arigate::demo::run(listen, admin_listen, seed),
+        Command::Sim {
+            protocol,
+            listen,
+            seed,
+            webhook_url,
+            webhook_secret,
+            key,
+            secret,
+            auth,
+            token_ttl,
+        } => {
             let mut opts = arigate_sim::SimOptions::defaults(&protocol);
             opts.seed = seed;
             opts.webhook_url = webhook_url;
@@ -108,9 +138,14 @@ fn main() -> anyhow::Result<()> {
                 "oauth1" => arigate_sim::SimAuth::Oauth1,
                 other => anyhow::bail!("unknown --auth {other:?} (native, basic, oauth1)"),
             };
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
             rt.block_on(async move {
-                let h = arigate_sim::start(opts, listen).await.context("starting the simulator")?;
+                let h = arigate_sim::start(opts, listen)
+                    .await
+                    .context("starting the simulator")?;
                 eprintln!("{protocol} simulator on {}", h.base_url());
                 tokio::signal::ctrl_c().await.ok();
                 Ok(())

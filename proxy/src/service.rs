@@ -35,8 +35,17 @@ pub fn trace_id_from(traceparent: Option<&str>) -> String {
     if let Some(tp) = traceparent {
         let parts: Vec<&str> = tp.trim().split('-').collect();
         if let [version, trace, span, _flags] = parts.as_slice() {
-            let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            if hex(version, 2) && *version != "ff" && hex(trace, 32) && hex(span, 16) && trace.bytes().any(|b| b != b'0') {
+            let hex = |s: &str, n: usize| {
+                s.len() == n
+                    && s.bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            };
+            if hex(version, 2)
+                && *version != "ff"
+                && hex(trace, 32)
+                && hex(span, 16)
+                && trace.bytes().any(|b| b != b'0')
+            {
                 return trace.to_string();
             }
         }
@@ -45,7 +54,11 @@ pub fn trace_id_from(traceparent: Option<&str>) -> String {
 }
 
 impl Edge {
-    async fn agent_request(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<ApiResponse, ApiError> {
+    async fn agent_request(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<ApiResponse, ApiError> {
         let app = &*self.app;
         let method = session.req_header().method.as_str().to_string();
         let path = session.req_header().uri.path().to_string();
@@ -57,17 +70,33 @@ impl Edge {
             return webhooks::handle(app, session, supplier, &body);
         }
         let agent = api::authenticate(app, session)?;
-        let body = if method == "POST" { api::read_body(session, max).await? } else { Bytes::new() };
+        let body = if method == "POST" {
+            api::read_body(session, max).await?
+        } else {
+            Bytes::new()
+        };
         let session: &Session = session;
-        let tx = booking::Tx { app, session, agent, trace_id: &ctx.trace_id, customer_ip: api::client_ip(session) };
+        let tx = booking::Tx {
+            app,
+            session,
+            agent,
+            trace_id: &ctx.trace_id,
+            customer_ip: api::client_ip(session),
+        };
         match route {
             Route::Search => search::handle(app, session, agent, &body, &ctx.trace_id).await,
             Route::Destinations => Ok(content::destinations(app)),
-            Route::HotelsInDestination => content::hotels(app, api::query_param(session, "destination")),
+            Route::HotelsInDestination => {
+                content::hotels(app, api::query_param(session, "destination"))
+            }
             Route::Hotel(id) => content::hotel(app, session, agent, &id).await,
             Route::Availability => booking::availability(&tx, &body).await,
             Route::Book => {
-                let key = session.req_header().headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+                let key = session
+                    .req_header()
+                    .headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok());
                 booking::book(&tx, key, &body).await
             }
             Route::BookingQuery(id) => booking::query(&tx, &id).await,
@@ -77,7 +106,11 @@ impl Edge {
     }
 }
 
-async fn respond(session: &mut Session, ctx: &mut RequestCtx, resp: ApiResponse) -> pingora_error::Result<()> {
+async fn respond(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    resp: ApiResponse,
+) -> pingora_error::Result<()> {
     ctx.status = resp.status;
     let mut h = ResponseHeader::build(resp.status, Some(resp.headers.len() + 3))?;
     h.insert_header("content-type", "application/json")?;
@@ -87,7 +120,9 @@ async fn respond(session: &mut Session, ctx: &mut RequestCtx, resp: ApiResponse)
         h.append_header(k, v)?;
     }
     session.write_response_header(Box::new(h), false).await?;
-    session.write_response_body(Some(Bytes::from(resp.body)), true).await
+    session
+        .write_response_body(Some(Bytes::from(resp.body)), true)
+        .await
 }
 
 #[async_trait]
@@ -95,14 +130,28 @@ impl ProxyHttp for Edge {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
-        RequestCtx { trace_id: String::new(), started: Instant::now(), route: "unknown", status: 0, leg: None }
+        RequestCtx {
+            trace_id: String::new(),
+            started: Instant::now(),
+            route: "unknown",
+            status: 0,
+            leg: None,
+        }
     }
 
-    async fn early_request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> pingora_error::Result<()> {
+    async fn early_request_filter(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<()> {
         match leg_of(session) {
             Some(spec) => ctx.leg = Some(LegState::new(spec)),
             None => {
-                let tp = session.req_header().headers.get("traceparent").and_then(|v| v.to_str().ok());
+                let tp = session
+                    .req_header()
+                    .headers
+                    .get("traceparent")
+                    .and_then(|v| v.to_str().ok());
                 ctx.trace_id = trace_id_from(tp);
             }
         }
@@ -113,7 +162,11 @@ impl ProxyHttp for Edge {
         session.subrequest_ctx.is_none()
     }
 
-    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> pingora_error::Result<bool> {
+    async fn request_filter(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<bool> {
         if let Some(leg) = ctx.leg.as_mut() {
             return leg.request_filter(session).await;
         }
@@ -123,7 +176,11 @@ impl ProxyHttp for Edge {
                 if e.status == 413 {
                     session.set_keepalive(None);
                 }
-                let mut r = ApiResponse { status: e.status, body: e.body(&ctx.trace_id), headers: Vec::new() };
+                let mut r = ApiResponse {
+                    status: e.status,
+                    body: e.body(&ctx.trace_id),
+                    headers: Vec::new(),
+                };
                 if let Some(s) = e.retry_after {
                     r.headers.push(("retry-after", s.to_string()));
                 }
@@ -134,7 +191,11 @@ impl ProxyHttp for Edge {
         Ok(true)
     }
 
-    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> pingora_error::Result<Box<HttpPeer>> {
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<Box<HttpPeer>> {
         match &ctx.leg {
             Some(leg) => Ok(leg.peer()),
             None => Error::e_explain(ErrorType::InternalError, "agent requests have no upstream"),
@@ -208,13 +269,30 @@ impl ProxyHttp for Edge {
         e
     }
 
-    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
         if let Some(leg) = &ctx.leg {
             return leg.fail(session, e).await;
         }
         let err = ApiError::new(500, "internal", "the edge could not complete the request");
-        let _ = respond(session, ctx, ApiResponse { status: 500, body: err.body(&ctx.trace_id), headers: Vec::new() }).await;
-        FailToProxy { error_code: 500, can_reuse_downstream: false }
+        let _ = respond(
+            session,
+            ctx,
+            ApiResponse {
+                status: 500,
+                body: err.body(&ctx.trace_id),
+                headers: Vec::new(),
+            },
+        )
+        .await;
+        FailToProxy {
+            error_code: 500,
+            can_reuse_downstream: false,
+        }
     }
 
     async fn logging(&self, _session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
@@ -232,7 +310,13 @@ mod tests {
     fn traceparent_is_honoured_only_when_valid() {
         let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         assert_eq!(trace_id_from(Some(tp)), "4bf92f3577b34da6a3ce929d0e0e4736");
-        for bad in ["", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"] {
+        for bad in [
+            "",
+            "garbage",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        ] {
             let id = trace_id_from(Some(bad));
             assert_ne!(id, "4bf92f3577b34da6a3ce929d0e0e4736");
             assert_eq!(id.len(), 32);

@@ -22,7 +22,9 @@ pub async fn call_supplier(
     let spec = |call: Call, bearer: Option<String>| LegSpec {
         supplier: supplier.clone(),
         call,
-        timeout: deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)),
+        timeout: deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1)),
         bearer,
         customer_ip: customer_ip.to_string(),
         max_response_bytes,
@@ -33,16 +35,35 @@ pub async fn call_supplier(
     for attempt in 0..2 {
         let bearer = match bearer(session, supplier, attempt == 1, &spec).await {
             Ok(b) => b,
-            Err(e) => return LegResult { reply: Err(e), latency: started.elapsed() },
+            Err(e) => {
+                return LegResult {
+                    reply: Err(e),
+                    latency: started.elapsed(),
+                }
+            }
         };
         let result = legs::run(session, spec(call.clone(), Some(bearer))).await;
-        let retry = attempt == 0 && matches!(&result.reply, Err(e) if e.class == ErrorClass::AuthFailed);
+        let retry =
+            attempt == 0 && matches!(&result.reply, Err(e) if e.class == ErrorClass::AuthFailed);
         if !retry {
-            return LegResult { reply: result.reply, latency: started.elapsed() };
+            return LegResult {
+                reply: result.reply,
+                latency: started.elapsed(),
+            };
         }
-        tracing::info!(supplier = supplier.code(), "bearer token rejected; refreshing once");
+        tracing::info!(
+            supplier = supplier.code(),
+            "bearer token rejected; refreshing once"
+        );
     }
-    LegResult { reply: Err(SupplierError::new(ErrorClass::AuthFailed, "", "bearer refresh did not help")), latency: started.elapsed() }
+    LegResult {
+        reply: Err(SupplierError::new(
+            ErrorClass::AuthFailed,
+            "",
+            "bearer refresh did not help",
+        )),
+        latency: started.elapsed(),
+    }
 }
 
 /// A usable bearer token: the cached one unless `force` or it expires within a minute.
@@ -59,12 +80,20 @@ async fn bearer(
         }
     }
     match legs::run(session, spec(Call::Token, None)).await.reply {
-        Ok(Reply::Token { access_token, expires_in }) => {
+        Ok(Reply::Token {
+            access_token,
+            expires_in,
+        }) => {
             let margin = (expires_in / 10).min(60);
-            *cached = Some((access_token.clone(), Instant::now() + Duration::from_secs(expires_in.saturating_sub(margin))));
+            *cached = Some((
+                access_token.clone(),
+                Instant::now() + Duration::from_secs(expires_in.saturating_sub(margin)),
+            ));
             Ok(access_token)
         }
-        Ok(_) => Err(SupplierError::malformed("unexpected reply to a token request")),
+        Ok(_) => Err(SupplierError::malformed(
+            "unexpected reply to a token request",
+        )),
         Err(e) => Err(e),
     }
 }

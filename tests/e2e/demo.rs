@@ -18,7 +18,13 @@ async fn the_demo_serves_a_five_supplier_search_out_of_the_box() {
     let (listen, admin) = (free_addr(), free_addr());
     let _demo = Demo(
         Command::new(env!("CARGO_BIN_EXE_arigate"))
-            .args(["demo", "--listen", &listen.to_string(), "--admin-listen", &admin.to_string()])
+            .args([
+                "demo",
+                "--listen",
+                &listen.to_string(),
+                "--admin-listen",
+                &admin.to_string(),
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -35,26 +41,46 @@ async fn the_demo_serves_a_five_supplier_search_out_of_the_box() {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|s| (s["code"].as_str().unwrap_or("").to_string(), s["endpoint"].as_str().unwrap_or("").to_string()))
+        .map(|s| {
+            (
+                s["code"].as_str().unwrap_or("").to_string(),
+                s["endpoint"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     assert_eq!(endpoints.len(), 5, "{}", suppliers.raw);
 
     let hotels = shared_hotels(2);
     let ids: Vec<&str> = hotels.iter().map(String::as_str).collect();
     let auth = format!("Bearer {API_KEY}");
-    let s = http("POST", &format!("http://{listen}/v1/search"), &[("authorization", &auth)], Some(&search_body(&ids, 21))).await;
+    let s = http(
+        "POST",
+        &format!("http://{listen}/v1/search"),
+        &[("authorization", &auth)],
+        Some(&search_body(&ids, 21)),
+    )
+    .await;
     assert_eq!(s.status, 200, "{}", s.raw);
     assert_eq!(s.body["complete"], true, "{}", s.raw);
     for (code, endpoint) in &endpoints {
-        let n = offers(&s.body).iter().filter(|(_, o)| o["supplier"] == code.as_str()).count();
+        let n = offers(&s.body)
+            .iter()
+            .filter(|(_, o)| o["supplier"] == code.as_str())
+            .count();
         assert!(n > 0, "no offers from {code}");
         // The simulator, a separate HTTP server, saw exactly one search from the edge.
         let c = http("GET", &format!("{endpoint}/__sim/counters"), &[], None).await;
-        let searches = ["search", "PriceSearch"].iter().filter_map(|k| c.body[k].as_u64()).sum::<u64>();
+        let searches = ["search", "PriceSearch"]
+            .iter()
+            .filter_map(|k| c.body[k].as_u64())
+            .sum::<u64>();
         assert_eq!(searches, 1, "{code}: {}", c.raw);
     }
 }
 
 async fn http_raw_ok(url: &str) -> Option<u16> {
-    arigate_sim::server::http_request("GET", url, &[], Vec::new()).await.ok().map(|(s, _, _)| s)
+    arigate_sim::server::http_request("GET", url, &[], Vec::new())
+        .await
+        .ok()
+        .map(|(s, _, _)| s)
 }

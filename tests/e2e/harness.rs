@@ -16,13 +16,18 @@ const DEMO_MAPPING: &str = include_str!("../../config/demo-hotels.yaml");
 
 /// A free loopback port (bound and released; the child binds it right after).
 pub fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
 }
 
 fn temp_dir() -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("arigate-e2e-{}-{n}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -39,24 +44,43 @@ pub struct Answer {
 
 impl Answer {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
-pub async fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Answer {
+pub async fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Answer {
     let raw_body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
     http_raw(method, url, headers, raw_body).await
 }
 
 pub async fn http_raw(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Answer {
     let mut h: Vec<(&str, &str)> = headers.to_vec();
-    if !body.is_empty() && !h.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+    if !body.is_empty()
+        && !h
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
         h.push(("content-type", "application/json"));
     }
-    let (status, headers, body) = http_request(method, url, &h, body).await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let (status, headers, body) = http_request(method, url, &h, body)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let raw = String::from_utf8_lossy(&body).into_owned();
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    Answer { status, headers, body, raw }
+    Answer {
+        status,
+        headers,
+        body,
+        raw,
+    }
 }
 
 /// Five simulators plus an edge child process configured for them.
@@ -87,7 +111,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { supplier_timeout: "300ms", deadline: "1s", booking_timeout: "3s", dida_auth: None }
+        Options {
+            supplier_timeout: "300ms",
+            deadline: "1s",
+            booking_timeout: "3s",
+            dida_auth: None,
+        }
     }
 }
 
@@ -108,20 +137,43 @@ impl Stack {
                     o.auth = auth;
                 }
             }
-            sims.push(arigate_sim::start(o, "127.0.0.1:0".parse().expect("addr")).await.expect("simulator starts"));
+            sims.push(
+                arigate_sim::start(o, "127.0.0.1:0".parse().expect("addr"))
+                    .await
+                    .expect("simulator starts"),
+            );
         }
         let mut config = DEMO_CONFIG
             .replace("${DEMO_LISTEN}", &listen.to_string())
             .replace("${DEMO_ADMIN_LISTEN}", &admin.to_string())
-            .replace("${DEMO_TOKEN_SECRET}", "e2e-token-secret-that-is-long-enough-1234")
-            .replace("supplier_timeout: 300ms", &format!("supplier_timeout: {}", opts.supplier_timeout))
+            .replace(
+                "${DEMO_TOKEN_SECRET}",
+                "e2e-token-secret-that-is-long-enough-1234",
+            )
+            .replace(
+                "supplier_timeout: 300ms",
+                &format!("supplier_timeout: {}", opts.supplier_timeout),
+            )
             .replace("deadline: 1s", &format!("deadline: {}", opts.deadline));
         for s in &sims {
-            let var = format!("${{DEMO_{}_URL}}", s.state.options.protocol.to_uppercase().replace('-', "_"));
-            config = config.replace(&var, &format!("{}\n    booking_timeout: {}", s.base_url(), opts.booking_timeout));
+            let var = format!(
+                "${{DEMO_{}_URL}}",
+                s.state.options.protocol.to_uppercase().replace('-', "_")
+            );
+            config = config.replace(
+                &var,
+                &format!(
+                    "{}\n    booking_timeout: {}",
+                    s.base_url(),
+                    opts.booking_timeout
+                ),
+            );
         }
         if let Some((auth, _)) = opts.dida_auth {
-            config = config.replace("    credentials: {key: DidaApiTestID", &format!("    auth: {auth}\n    credentials: {{key: DidaApiTestID"));
+            config = config.replace(
+                "    credentials: {key: DidaApiTestID",
+                &format!("    auth: {auth}\n    credentials: {{key: DidaApiTestID"),
+            );
         }
         let dir = temp_dir();
         std::fs::write(dir.join("arigate.yaml"), config).expect("write config");
@@ -134,7 +186,13 @@ impl Stack {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("arigate starts");
-        let stack = Stack { sims, edge: format!("http://{listen}"), admin: format!("http://{admin}"), child, _dir: dir };
+        let stack = Stack {
+            sims,
+            edge: format!("http://{listen}"),
+            admin: format!("http://{admin}"),
+            child,
+            _dir: dir,
+        };
         stack.wait_ready().await;
         stack
     }
@@ -143,16 +201,24 @@ impl Stack {
     pub async fn wait_ready(&self) {
         let until = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok((200, _, _)) = http_request("GET", &format!("{}/readyz", self.admin), &[], Vec::new()).await {
+            if let Ok((200, _, _)) =
+                http_request("GET", &format!("{}/readyz", self.admin), &[], Vec::new()).await
+            {
                 return;
             }
-            assert!(Instant::now() < until, "arigate did not become ready within 30 s");
+            assert!(
+                Instant::now() < until,
+                "arigate did not become ready within 30 s"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     pub fn sim(&self, protocol: &str) -> &SimHandle {
-        self.sims.iter().find(|s| s.state.options.protocol == protocol).expect("known protocol")
+        self.sims
+            .iter()
+            .find(|s| s.state.options.protocol == protocol)
+            .expect("known protocol")
     }
 
     /// Requests each simulator counted so far, by endpoint.
@@ -161,7 +227,10 @@ impl Stack {
     }
 
     pub fn total_requests(&self) -> u64 {
-        self.sims.iter().map(|s| s.state.counters().values().sum::<u64>()).sum()
+        self.sims
+            .iter()
+            .map(|s| s.state.counters().values().sum::<u64>())
+            .sum()
     }
 
     pub async fn set_scenario(&self, protocol: &str, scenario: &str, operations: Option<&[&str]>) {
@@ -169,19 +238,40 @@ impl Stack {
         if let Some(ops) = operations {
             body["operations"] = json!(ops);
         }
-        let a = http("POST", &format!("{}/__sim/scenario", self.sim(protocol).base_url()), &[], Some(&body)).await;
+        let a = http(
+            "POST",
+            &format!("{}/__sim/scenario", self.sim(protocol).base_url()),
+            &[],
+            Some(&body),
+        )
+        .await;
         assert_eq!(a.status, 200, "{}", a.raw);
     }
 
     pub async fn agent(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
         let auth = format!("Bearer {API_KEY}");
-        http(method, &format!("{}{path}", self.edge), &[("authorization", &auth)], body).await
+        http(
+            method,
+            &format!("{}{path}", self.edge),
+            &[("authorization", &auth)],
+            body,
+        )
+        .await
     }
 
     pub async fn book(&self, offer_id: &str, idempotency_key: &str) -> Answer {
         let auth = format!("Bearer {API_KEY}");
         let body = json!({"offer_id": offer_id, "guests": [{"first_name": "Ada", "last_name": "Lovelace"}, {"first_name": "Charles", "last_name": "Babbage"}], "client_reference": "TRIP-1"});
-        http("POST", &format!("{}/v1/bookings", self.edge), &[("authorization", &auth), ("idempotency-key", idempotency_key)], Some(&body)).await
+        http(
+            "POST",
+            &format!("{}/v1/bookings", self.edge),
+            &[
+                ("authorization", &auth),
+                ("idempotency-key", idempotency_key),
+            ],
+            Some(&body),
+        )
+        .await
     }
 }
 

@@ -485,7 +485,10 @@ fn book_request(
         affiliate_reference_id: &book.client_reference,
         hold: false,
         email: &book.email,
-        phone: PhoneRq { country_code, number },
+        phone: PhoneRq {
+            country_code,
+            number,
+        },
         rooms,
         payments: [PaymentRq {
             kind: "affiliate_collect",
@@ -500,7 +503,9 @@ fn split_phone(phone: &str) -> SupplierResult<(&str, &str)> {
         .trim()
         .trim_start_matches('+')
         .split_once(' ')
-        .ok_or_else(|| SupplierError::invalid("the agency phone must read +<country code> <number>"))?;
+        .ok_or_else(|| {
+            SupplierError::invalid("the agency phone must read +<country code> <number>")
+        })?;
     let digits = |s: &str, min: usize, max: usize| {
         (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
     };

@@ -1279,8 +1279,18 @@ fn garbled_booking_tokens_are_errors_not_panics(#[case] token: &str) {
 #[case::short("+33 123", false)]
 #[case::empty("", false)]
 fn the_agency_phone_must_split_into_country_code_and_number(#[case] phone: &str, #[case] ok: bool) {
-    let book = BookInput { phone: phone.into(), ..book_input() };
-    let r = rapid().build(&Call::Book { offer: rechecked_key(), book, prepared: None }, &cx());
+    let book = BookInput {
+        phone: phone.into(),
+        ..book_input()
+    };
+    let r = rapid().build(
+        &Call::Book {
+            offer: rechecked_key(),
+            book,
+            prepared: None,
+        },
+        &cx(),
+    );
     assert_eq!(r.is_ok(), ok, "{phone}: {r:?}");
     if let Err(e) = r {
         assert_eq!(e.class, ErrorClass::InvalidRequest);

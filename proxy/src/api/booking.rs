@@ -7,8 +7,8 @@ use crate::app::{App, SupplierRuntime};
 use crate::errors::ApiError;
 use crate::supplier_calls::call_supplier;
 use arigate_connectors::{
-    BookInput, BookPrelude, BookingInfo, BookingKey, BookingStatus, Call, CancelPrelude, ErrorClass, Guest, Money, RecheckStatus,
-    Reply, SupplierError,
+    BookInput, BookPrelude, BookingInfo, BookingKey, BookingStatus, Call, CancelPrelude,
+    ErrorClass, Guest, Money, RecheckStatus, Reply, SupplierError,
 };
 use arigate_filters::agent_auth::Agent;
 use arigate_filters::idempotency::{fingerprint, Begin, StoredResponse};
@@ -52,29 +52,55 @@ pub struct Tx<'a> {
 
 impl Tx<'_> {
     fn offer(&self, offer_id: &str) -> Result<(OfferClaims, Arc<SupplierRuntime>), ApiError> {
-        let claims: OfferClaims = self.app.tokens.verify("of", offer_id).map_err(|e| token_error("offer_id", e))?;
+        let claims: OfferClaims = self
+            .app
+            .tokens
+            .verify("of", offer_id)
+            .map_err(|e| token_error("offer_id", e))?;
         if claims.expired(chrono::Utc::now().timestamp()) {
-            return Err(ApiError::new(410, "offer_expired", "the offer has expired; search again"));
+            return Err(ApiError::new(
+                410,
+                "offer_expired",
+                "the offer has expired; search again",
+            ));
         }
         let supplier = self.supplier(&claims.supplier)?;
         Ok((claims, supplier))
     }
 
     fn booking(&self, booking_id: &str) -> Result<(BookingClaims, Arc<SupplierRuntime>), ApiError> {
-        let claims: BookingClaims = self.app.tokens.verify("bk", booking_id).map_err(|e| token_error("booking_id", e))?;
+        let claims: BookingClaims = self
+            .app
+            .tokens
+            .verify("bk", booking_id)
+            .map_err(|e| token_error("booking_id", e))?;
         let supplier = self.supplier(&claims.supplier)?;
         Ok((claims, supplier))
     }
 
     fn supplier(&self, code: &str) -> Result<Arc<SupplierRuntime>, ApiError> {
-        let supplier = self.app.supplier(code).ok_or_else(|| ApiError::new(404, "unknown_supplier", format!("supplier {code:?} is not configured")))?;
+        let supplier = self.app.supplier(code).ok_or_else(|| {
+            ApiError::new(
+                404,
+                "unknown_supplier",
+                format!("supplier {code:?} is not configured"),
+            )
+        })?;
         if !self.app.agent_may_use(self.agent, supplier) {
-            return Err(ApiError::new(403, "supplier_not_allowed", format!("this API key may not use supplier {code:?}")));
+            return Err(ApiError::new(
+                403,
+                "supplier_not_allowed",
+                format!("this API key may not use supplier {code:?}"),
+            ));
         }
         Ok(supplier.clone())
     }
 
-    async fn call(&self, supplier: &Arc<SupplierRuntime>, call: Call) -> Result<Reply, SupplierError> {
+    async fn call(
+        &self,
+        supplier: &Arc<SupplierRuntime>,
+        call: Call,
+    ) -> Result<Reply, SupplierError> {
         call_supplier(
             self.session,
             supplier,
@@ -88,7 +114,12 @@ impl Tx<'_> {
     }
 
     fn money(&self, m: &Money, currency: &str) -> Value {
-        match self.app.config.currency.convert(m.amount, &m.currency, currency) {
+        match self
+            .app
+            .config
+            .currency
+            .convert(m.amount, &m.currency, currency)
+        {
             Some(a) => money_json(a, currency),
             None => money_json(m.amount, &m.currency),
         }
@@ -96,18 +127,34 @@ impl Tx<'_> {
 }
 
 fn token_error(field: &str, e: TokenError) -> ApiError {
-    ApiError::new(400, &format!("invalid_{}", field.trim_end_matches("_id")), format!("{field} is not valid: {e}"))
+    ApiError::new(
+        400,
+        &format!("invalid_{}", field.trim_end_matches("_id")),
+        format!("{field} is not valid: {e}"),
+    )
 }
 
 fn unexpected(what: &str) -> ApiError {
-    ApiError::new(502, "supplier_malformed", format!("unexpected supplier reply to {what}"))
+    ApiError::new(
+        502,
+        "supplier_malformed",
+        format!("unexpected supplier reply to {what}"),
+    )
 }
 
 /// `POST /v1/availability`
 pub async fn availability(tx: &Tx<'_>, body: &[u8]) -> Result<ApiResponse, ApiError> {
     let req: AvailabilityRequest = super::parse_json(body)?;
     let (claims, supplier) = tx.offer(&req.offer_id)?;
-    let outcome = match tx.call(&supplier, Call::Recheck { offer: claims.key.clone() }).await {
+    let outcome = match tx
+        .call(
+            &supplier,
+            Call::Recheck {
+                offer: claims.key.clone(),
+            },
+        )
+        .await
+    {
         Ok(Reply::Recheck { outcome }) => outcome,
         Ok(_) => return Err(unexpected("a re-check")),
         Err(e) => return Err(e.into()),
@@ -119,7 +166,11 @@ pub async fn availability(tx: &Tx<'_>, body: &[u8]) -> Result<ApiResponse, ApiEr
     };
     let mut out = json!({"status": status, "offer_id": req.offer_id, "supplier": claims.supplier});
     if let Some(key) = outcome.key {
-        let fresh = OfferClaims { key, exp: chrono::Utc::now().timestamp() + tx.app.config.tokens.offer_ttl.as_secs() as i64, ..claims.clone() };
+        let fresh = OfferClaims {
+            key,
+            exp: chrono::Utc::now().timestamp() + tx.app.config.tokens.offer_ttl.as_secs() as i64,
+            ..claims.clone()
+        };
         out["offer_id"] = json!(tx.app.tokens.sign("of", &fresh));
     }
     if let Some(price) = &outcome.price {
@@ -146,37 +197,78 @@ pub fn client_reference(agent: &str, idempotency_key: &str) -> String {
 }
 
 /// `POST /v1/bookings`
-pub async fn book(tx: &Tx<'_>, idempotency_key: Option<&str>, body: &[u8]) -> Result<ApiResponse, ApiError> {
-    let key = idempotency_key.ok_or_else(|| ApiError::new(400, "idempotency_key_required", "the Idempotency-Key header is required"))?;
+pub async fn book(
+    tx: &Tx<'_>,
+    idempotency_key: Option<&str>,
+    body: &[u8],
+) -> Result<ApiResponse, ApiError> {
+    let key = idempotency_key.ok_or_else(|| {
+        ApiError::new(
+            400,
+            "idempotency_key_required",
+            "the Idempotency-Key header is required",
+        )
+    })?;
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-        return Err(ApiError::new(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"));
+        return Err(ApiError::new(
+            400,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ));
     }
     let canonical: Value = super::parse_json(body)?;
-    let req: BookRequest = serde_json::from_value(canonical.clone()).map_err(|e| ApiError::bad_request(format!("malformed booking request: {e}")))?;
+    let req: BookRequest = serde_json::from_value(canonical.clone())
+        .map_err(|e| ApiError::bad_request(format!("malformed booking request: {e}")))?;
     if req.guests.is_empty() || req.guests.len() > 20 {
         return Err(ApiError::bad_request("guests must list 1 to 20 people"));
     }
     for (i, g) in req.guests.iter().enumerate() {
         for (field, v) in [("first_name", &g.first_name), ("last_name", &g.last_name)] {
             if v.trim().is_empty() || v.chars().count() > 64 || v.chars().any(|c| c.is_control()) {
-                return Err(ApiError::bad_request(format!("guests[{i}].{field} must be 1 to 64 printable characters")));
+                return Err(ApiError::bad_request(format!(
+                    "guests[{i}].{field} must be 1 to 64 printable characters"
+                )));
             }
         }
     }
-    if req.client_reference.as_ref().is_some_and(|r| r.chars().count() > 64) {
-        return Err(ApiError::bad_request("client_reference is limited to 64 characters"));
+    if req
+        .client_reference
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 64)
+    {
+        return Err(ApiError::bad_request(
+            "client_reference is limited to 64 characters",
+        ));
     }
     let (claims, supplier) = tx.offer(&req.offer_id)?;
 
-    let guard = match tx.app.idempotency.begin(&tx.agent.id, key, fingerprint(canonical.to_string().as_bytes())) {
+    let guard = match tx.app.idempotency.begin(
+        &tx.agent.id,
+        key,
+        fingerprint(canonical.to_string().as_bytes()),
+    ) {
         Begin::New(g) => g,
         Begin::Replay(stored) => {
-            return Ok(ApiResponse { status: stored.status, body: stored.body.to_vec(), headers: vec![("idempotent-replayed", "true".into())] })
+            return Ok(ApiResponse {
+                status: stored.status,
+                body: stored.body.to_vec(),
+                headers: vec![("idempotent-replayed", "true".into())],
+            })
         }
         Begin::Mismatch => {
-            return Err(ApiError::new(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request body"))
+            return Err(ApiError::new(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request body",
+            ))
         }
-        Begin::InFlight => return Err(ApiError::new(409, "request_in_progress", "a request with this Idempotency-Key is in progress")),
+        Begin::InFlight => {
+            return Err(ApiError::new(
+                409,
+                "request_in_progress",
+                "a request with this Idempotency-Key is in progress",
+            ))
+        }
         Begin::Full => {
             let mut e = ApiError::new(503, "overloaded", "too many bookings in progress");
             e.retry_after = Some(1);
@@ -186,27 +278,59 @@ pub async fn book(tx: &Tx<'_>, idempotency_key: Option<&str>, body: &[u8]) -> Re
 
     let client_ref = client_reference(&tx.agent.id, key);
     let input = BookInput {
-        guests: req.guests.iter().map(|g| Guest { first_name: g.first_name.trim().into(), last_name: g.last_name.trim().into() }).collect(),
+        guests: req
+            .guests
+            .iter()
+            .map(|g| Guest {
+                first_name: g.first_name.trim().into(),
+                last_name: g.last_name.trim().into(),
+            })
+            .collect(),
         client_reference: client_ref.clone(),
         email: tx.agent.email.clone(),
         phone: tx.agent.phone.clone(),
     };
     let prepared = match supplier.connector.book_prelude(&claims.key) {
         BookPrelude::None => None,
-        BookPrelude::Prepare => match tx.call(&supplier, Call::Prepare { offer: claims.key.clone(), book: input.clone() }).await {
+        BookPrelude::Prepare => match tx
+            .call(
+                &supplier,
+                Call::Prepare {
+                    offer: claims.key.clone(),
+                    book: input.clone(),
+                },
+            )
+            .await
+        {
             Ok(Reply::Prepared { prepared }) => Some(prepared),
             Ok(_) => return Err(unexpected("a prebook")),
             // Nothing was booked: a definitive answer is remembered, a transient one may be retried.
             Err(e) => return Err(remember_error(guard, e)),
         },
     };
-    let info = match tx.call(&supplier, Call::Book { offer: claims.key.clone(), book: input, prepared }).await {
-        Ok(Reply::Booking { booking: Some(info) }) => info,
+    let info = match tx
+        .call(
+            &supplier,
+            Call::Book {
+                offer: claims.key.clone(),
+                book: input,
+                prepared,
+            },
+        )
+        .await
+    {
+        Ok(Reply::Booking {
+            booking: Some(info),
+        }) => info,
         Ok(_) => return Err(unexpected("a booking")),
         Err(e) if outcome_unknown(e.class) => {
             tracing::warn!(supplier = supplier.code(), class = %e.class, "book outcome unknown; reconcile by client reference");
             BookingInfo {
-                key: BookingKey { supplier_reference: String::new(), client_reference: client_ref.clone(), token: String::new() },
+                key: BookingKey {
+                    supplier_reference: String::new(),
+                    client_reference: client_ref.clone(),
+                    token: String::new(),
+                },
                 status: BookingStatus::Unknown,
                 price: None,
                 hotel_code: None,
@@ -234,7 +358,10 @@ pub async fn book(tx: &Tx<'_>, idempotency_key: Option<&str>, body: &[u8]) -> Re
     }
     out["supplier_client_reference"] = json!(client_ref);
     let resp = ApiResponse::json(201, &out).header("cache-control", "no-store");
-    guard.complete(StoredResponse { status: 201, body: bytes::Bytes::from(resp.body.clone()) });
+    guard.complete(StoredResponse {
+        status: 201,
+        body: bytes::Bytes::from(resp.body.clone()),
+    });
     Ok(resp)
 }
 
@@ -242,16 +369,28 @@ pub async fn book(tx: &Tx<'_>, idempotency_key: Option<&str>, body: &[u8]) -> Re
 fn outcome_unknown(class: ErrorClass) -> bool {
     matches!(
         class,
-        ErrorClass::SupplierTimeout | ErrorClass::SupplierUnavailable | ErrorClass::SupplierMalformed | ErrorClass::BookingUnknown
+        ErrorClass::SupplierTimeout
+            | ErrorClass::SupplierUnavailable
+            | ErrorClass::SupplierMalformed
+            | ErrorClass::BookingUnknown
     )
 }
 
 /// Stores definitive failures for replay; transient ones release the key so the agent may retry.
 fn remember_error(guard: arigate_filters::idempotency::Guard, e: SupplierError) -> ApiError {
     let err = ApiError::from(e.clone());
-    let definitive = matches!(e.class, ErrorClass::SoldOut | ErrorClass::PriceChanged | ErrorClass::RateExpired | ErrorClass::NotFound);
+    let definitive = matches!(
+        e.class,
+        ErrorClass::SoldOut
+            | ErrorClass::PriceChanged
+            | ErrorClass::RateExpired
+            | ErrorClass::NotFound
+    );
     if definitive {
-        guard.complete(StoredResponse { status: err.status, body: bytes::Bytes::from(err.body("")) });
+        guard.complete(StoredResponse {
+            status: err.status,
+            body: bytes::Bytes::from(err.body("")),
+        });
     }
     err
 }
@@ -267,7 +406,12 @@ fn status_word(s: BookingStatus) -> &'static str {
     }
 }
 
-fn booking_json(tx: &Tx<'_>, booking_id: &str, claims: &BookingClaims, info: &BookingInfo) -> Value {
+fn booking_json(
+    tx: &Tx<'_>,
+    booking_id: &str,
+    claims: &BookingClaims,
+    info: &BookingInfo,
+) -> Value {
     let mut out = json!({
         "booking_id": booking_id,
         "supplier": claims.supplier,
@@ -291,16 +435,33 @@ fn booking_json(tx: &Tx<'_>, booking_id: &str, claims: &BookingClaims, info: &Bo
 }
 
 /// The booking as the supplier knows it now; an unknown one is looked up by our client reference.
-async fn current(tx: &Tx<'_>, claims: &BookingClaims, supplier: &Arc<SupplierRuntime>) -> Result<BookingInfo, ApiError> {
+async fn current(
+    tx: &Tx<'_>,
+    claims: &BookingClaims,
+    supplier: &Arc<SupplierRuntime>,
+) -> Result<BookingInfo, ApiError> {
     if claims.key.supplier_reference.is_empty() {
         let Some(offer) = claims.offer.clone() else {
-            return Err(ApiError::new(502, "booking_unknown", "the booking has no supplier reference to look up"));
+            return Err(ApiError::new(
+                502,
+                "booking_unknown",
+                "the booking has no supplier reference to look up",
+            ));
         };
         return match tx
-            .call(supplier, Call::Find { client_reference: claims.key.client_reference.clone(), offer, email: tx.agent.email.clone() })
+            .call(
+                supplier,
+                Call::Find {
+                    client_reference: claims.key.client_reference.clone(),
+                    offer,
+                    email: tx.agent.email.clone(),
+                },
+            )
             .await
         {
-            Ok(Reply::Booking { booking: Some(info) }) => Ok(info),
+            Ok(Reply::Booking {
+                booking: Some(info),
+            }) => Ok(info),
             // The supplier has no such booking: the book never took effect.
             Ok(Reply::Booking { booking: None }) => Ok(BookingInfo {
                 key: claims.key.clone(),
@@ -315,9 +476,21 @@ async fn current(tx: &Tx<'_>, claims: &BookingClaims, supplier: &Arc<SupplierRun
             Err(e) => Err(e.into()),
         };
     }
-    match tx.call(supplier, Call::Retrieve { booking: claims.key.clone() }).await {
-        Ok(Reply::Booking { booking: Some(info) }) => Ok(info),
-        Ok(Reply::Booking { booking: None }) => Err(ApiError::not_found("the supplier has no such booking")),
+    match tx
+        .call(
+            supplier,
+            Call::Retrieve {
+                booking: claims.key.clone(),
+            },
+        )
+        .await
+    {
+        Ok(Reply::Booking {
+            booking: Some(info),
+        }) => Ok(info),
+        Ok(Reply::Booking { booking: None }) => {
+            Err(ApiError::not_found("the supplier has no such booking"))
+        }
         Ok(_) => Err(unexpected("a booking query")),
         Err(e) => Err(e.into()),
     }
@@ -327,23 +500,39 @@ async fn current(tx: &Tx<'_>, claims: &BookingClaims, supplier: &Arc<SupplierRun
 pub async fn query(tx: &Tx<'_>, booking_id: &str) -> Result<ApiResponse, ApiError> {
     let (claims, supplier) = tx.booking(booking_id)?;
     let info = current(tx, &claims, &supplier).await?;
-    Ok(ApiResponse::json(200, &booking_json(tx, booking_id, &claims, &info)).header("cache-control", "no-store"))
+    Ok(
+        ApiResponse::json(200, &booking_json(tx, booking_id, &claims, &info))
+            .header("cache-control", "no-store"),
+    )
 }
 
 /// `POST /v1/bookings/{id}/cancel`
 pub async fn cancel(tx: &Tx<'_>, booking_id: &str) -> Result<ApiResponse, ApiError> {
     let (claims, supplier) = tx.booking(booking_id)?;
     let mut key = claims.key.clone();
-    let needs_lookup = key.supplier_reference.is_empty() || supplier.connector.cancel_prelude() == CancelPrelude::Retrieve;
+    let needs_lookup = key.supplier_reference.is_empty()
+        || supplier.connector.cancel_prelude() == CancelPrelude::Retrieve;
     if needs_lookup {
         let info = current(tx, &claims, &supplier).await?;
         if info.status == BookingStatus::Failed {
-            return Err(ApiError::new(409, "not_booked", "the supplier has no such booking to cancel"));
+            return Err(ApiError::new(
+                409,
+                "not_booked",
+                "the supplier has no such booking to cancel",
+            ));
         }
         key = info.key;
     }
     let confirm = if supplier.connector.cancel_prelude() == CancelPrelude::Quote {
-        match tx.call(&supplier, Call::CancelQuote { booking: key.clone() }).await {
+        match tx
+            .call(
+                &supplier,
+                Call::CancelQuote {
+                    booking: key.clone(),
+                },
+            )
+            .await
+        {
             Ok(Reply::CancelQuote { quote }) => Some(quote.confirm),
             Ok(_) => return Err(unexpected("a cancellation quote")),
             Err(e) => return Err(e.into()),
@@ -351,12 +540,26 @@ pub async fn cancel(tx: &Tx<'_>, booking_id: &str) -> Result<ApiResponse, ApiErr
     } else {
         None
     };
-    let info = match tx.call(&supplier, Call::Cancel { booking: key, confirm }).await {
-        Ok(Reply::Booking { booking: Some(info) }) => info,
+    let info = match tx
+        .call(
+            &supplier,
+            Call::Cancel {
+                booking: key,
+                confirm,
+            },
+        )
+        .await
+    {
+        Ok(Reply::Booking {
+            booking: Some(info),
+        }) => info,
         Ok(_) => return Err(unexpected("a cancellation")),
         Err(e) => return Err(e.into()),
     };
-    Ok(ApiResponse::json(200, &booking_json(tx, booking_id, &claims, &info)).header("cache-control", "no-store"))
+    Ok(
+        ApiResponse::json(200, &booking_json(tx, booking_id, &claims, &info))
+            .header("cache-control", "no-store"),
+    )
 }
 
 #[cfg(test)]
@@ -370,6 +573,8 @@ mod tests {
         assert_ne!(a, client_reference("demo", "key-2"));
         assert_ne!(a, client_reference("other", "key-1"));
         assert_eq!(a.len(), 16);
-        assert!(a.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
     }
 }

@@ -14,13 +14,20 @@ const STATIC_CACHE: &str = "public, max-age=3600";
 
 /// `GET /v1/destinations`
 pub fn destinations(app: &App) -> ApiResponse {
-    let list: Vec<Value> = app.config.mapping.destinations().into_iter().map(|(code, n)| json!({"code": code, "hotels": n})).collect();
+    let list: Vec<Value> = app
+        .config
+        .mapping
+        .destinations()
+        .into_iter()
+        .map(|(code, n)| json!({"code": code, "hotels": n}))
+        .collect();
     ApiResponse::json(200, &json!({"destinations": list})).header("cache-control", STATIC_CACHE)
 }
 
 /// `GET /v1/hotels?destination=CODE`
 pub fn hotels(app: &App, destination: Option<String>) -> Result<ApiResponse, ApiError> {
-    let d = destination.ok_or_else(|| ApiError::bad_request("the destination query parameter is required"))?;
+    let d = destination
+        .ok_or_else(|| ApiError::bad_request("the destination query parameter is required"))?;
     let list: Vec<Value> = app
         .config
         .mapping
@@ -28,21 +35,49 @@ pub fn hotels(app: &App, destination: Option<String>) -> Result<ApiResponse, Api
         .map(|h| json!({"hotel_id": h.id, "name": h.name, "suppliers": h.codes.keys().collect::<Vec<_>>()}))
         .collect();
     if list.is_empty() {
-        return Err(ApiError::new(404, "unknown_destination", format!("unknown destination {d:?}")));
+        return Err(ApiError::new(
+            404,
+            "unknown_destination",
+            format!("unknown destination {d:?}"),
+        ));
     }
-    Ok(ApiResponse::json(200, &json!({"destination": d, "hotels": list})).header("cache-control", STATIC_CACHE))
+    Ok(
+        ApiResponse::json(200, &json!({"destination": d, "hotels": list}))
+            .header("cache-control", STATIC_CACHE),
+    )
 }
 
 /// `GET /v1/hotels/{id}`: content from every supplier that sells the hotel, merged.
-pub async fn hotel(app: &App, session: &Session, agent: &Agent, id: &str) -> Result<ApiResponse, ApiError> {
-    let h = app.config.mapping.hotel(id).ok_or_else(|| ApiError::new(404, "unknown_hotel", format!("unknown hotel id {id:?}")))?;
+pub async fn hotel(
+    app: &App,
+    session: &Session,
+    agent: &Agent,
+    id: &str,
+) -> Result<ApiResponse, ApiError> {
+    let h =
+        app.config.mapping.hotel(id).ok_or_else(|| {
+            ApiError::new(404, "unknown_hotel", format!("unknown hotel id {id:?}"))
+        })?;
     let ip = super::client_ip(session);
     let calls = h.codes.iter().filter_map(|(code, supplier_code)| {
-        let s = app.supplier(code).filter(|s| app.agent_may_use(agent, s))?.clone();
-        let call = Call::Content { hotels: vec![supplier_code.clone()] };
+        let s = app
+            .supplier(code)
+            .filter(|s| app.agent_may_use(agent, s))?
+            .clone();
+        let call = Call::Content {
+            hotels: vec![supplier_code.clone()],
+        };
         let ip = ip.clone();
         Some(async move {
-            let r = call_supplier(session, &s, call, s.config.booking_timeout.min(app.config.search.deadline), &ip, app.config.max_supplier_response_bytes).await;
+            let r = call_supplier(
+                session,
+                &s,
+                call,
+                s.config.booking_timeout.min(app.config.search.deadline),
+                &ip,
+                app.config.max_supplier_response_bytes,
+            )
+            .await;
             (s.code().to_string(), r.reply)
         })
     });
@@ -55,12 +90,24 @@ pub async fn hotel(app: &App, session: &Session, agent: &Agent, id: &str) -> Res
                 sources.push(json!({"code": code, "status": "ok"}));
                 contents.extend(hotels.into_iter().map(|c| (code.clone(), c)));
             }
-            Ok(_) => sources.push(json!({"code": code, "status": "error", "error": "unexpected reply"})),
-            Err(e) => sources.push(json!({"code": code, "status": "error", "error": e.class.as_str()})),
+            Ok(_) => {
+                sources.push(json!({"code": code, "status": "error", "error": "unexpected reply"}))
+            }
+            Err(e) => {
+                sources.push(json!({"code": code, "status": "error", "error": e.class.as_str()}))
+            }
         }
     }
-    let first = |f: &dyn Fn(&HotelContent) -> Option<Value>| contents.iter().find_map(|(_, c)| f(c)).unwrap_or(Value::Null);
-    let mut amenities: Vec<String> = contents.iter().flat_map(|(_, c)| c.amenities.iter().map(|a| a.to_string())).collect();
+    let first = |f: &dyn Fn(&HotelContent) -> Option<Value>| {
+        contents
+            .iter()
+            .find_map(|(_, c)| f(c))
+            .unwrap_or(Value::Null)
+    };
+    let mut amenities: Vec<String> = contents
+        .iter()
+        .flat_map(|(_, c)| c.amenities.iter().map(|a| a.to_string()))
+        .collect();
     amenities.sort();
     amenities.dedup();
     let room_types: Vec<Value> = contents

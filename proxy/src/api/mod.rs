@@ -22,7 +22,11 @@ pub struct ApiResponse {
 
 impl ApiResponse {
     pub fn json(status: u16, value: &serde_json::Value) -> ApiResponse {
-        ApiResponse { status, body: value.to_string().into_bytes(), headers: Vec::new() }
+        ApiResponse {
+            status,
+            body: value.to_string().into_bytes(),
+            headers: Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> ApiResponse {
@@ -70,13 +74,21 @@ impl Route {
             ["v1", "hotels", id] if !id.is_empty() => (Route::Hotel(id.to_string()), "GET"),
             ["v1", "availability"] => (Route::Availability, "POST"),
             ["v1", "bookings"] => (Route::Book, "POST"),
-            ["v1", "bookings", id] if !id.is_empty() => (Route::BookingQuery(id.to_string()), "GET"),
-            ["v1", "bookings", id, "cancel"] if !id.is_empty() => (Route::Cancel(id.to_string()), "POST"),
+            ["v1", "bookings", id] if !id.is_empty() => {
+                (Route::BookingQuery(id.to_string()), "GET")
+            }
+            ["v1", "bookings", id, "cancel"] if !id.is_empty() => {
+                (Route::Cancel(id.to_string()), "POST")
+            }
             ["webhooks", s] if !s.is_empty() => (Route::Webhook(s.to_string()), "POST"),
             _ => return Err(ApiError::not_found(format!("no route for {path}"))),
         };
         if route.1 != method {
-            return Err(ApiError::new(405, "method_not_allowed", format!("{path} takes {}", route.1)));
+            return Err(ApiError::new(
+                405,
+                "method_not_allowed",
+                format!("{path} takes {}", route.1),
+            ));
         }
         Ok(route.0)
     }
@@ -84,19 +96,40 @@ impl Route {
 
 /// Authenticates the agent from `Authorization: Bearer <key>`.
 pub fn authenticate<'a>(app: &'a App, session: &Session) -> Result<&'a Agent, ApiError> {
-    let header = session.req_header().headers.get("authorization").and_then(|v| v.to_str().ok());
+    let header = session
+        .req_header()
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
     app.agents.authenticate(header).map_err(|e| match e {
-        AuthError::Missing => ApiError::new(401, "unauthorized", "missing Authorization: Bearer <api key>"),
-        AuthError::Malformed => ApiError::new(401, "unauthorized", "Authorization must be Bearer <api key>"),
+        AuthError::Missing => ApiError::new(
+            401,
+            "unauthorized",
+            "missing Authorization: Bearer <api key>",
+        ),
+        AuthError::Malformed => ApiError::new(
+            401,
+            "unauthorized",
+            "Authorization must be Bearer <api key>",
+        ),
         AuthError::Unknown => ApiError::new(401, "unauthorized", "unknown API key"),
     })
 }
 
 /// Reads the whole request body, refusing more than `max` bytes (413) as it streams.
 pub async fn read_body(session: &mut Session, max: usize) -> Result<Bytes, ApiError> {
-    if let Some(len) = session.req_header().headers.get("content-length").and_then(|v| v.to_str().ok()) {
+    if let Some(len) = session
+        .req_header()
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+    {
         if len.parse::<usize>().map_or(true, |n| n > max) {
-            return Err(ApiError::new(413, "payload_too_large", format!("request bodies are limited to {max} bytes")));
+            return Err(ApiError::new(
+                413,
+                "payload_too_large",
+                format!("request bodies are limited to {max} bytes"),
+            ));
         }
     }
     let mut body = bytes::BytesMut::new();
@@ -104,7 +137,11 @@ pub async fn read_body(session: &mut Session, max: usize) -> Result<Bytes, ApiEr
         match session.read_request_body().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > max {
-                    return Err(ApiError::new(413, "payload_too_large", format!("request bodies are limited to {max} bytes")));
+                    return Err(ApiError::new(
+                        413,
+                        "payload_too_large",
+                        format!("request bodies are limited to {max} bytes"),
+                    ));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -120,13 +157,16 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request("a JSON body is required"));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))
 }
 
 /// The query parameter `name`, percent-decoded.
 pub fn query_param(session: &Session, name: &str) -> Option<String> {
     let q = session.req_header().uri.query()?;
-    url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The client's IP address (never from `X-Forwarded-For`).
@@ -140,7 +180,8 @@ pub fn client_ip(session: &Session) -> String {
 
 /// Decimal money for agents: rounded once, two places, as a string.
 pub fn money_json(amount: rust_decimal::Decimal, currency: &str) -> serde_json::Value {
-    let rounded = amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let rounded =
+        amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     serde_json::json!({"amount": format!("{rounded:.2}"), "currency": currency})
 }
 
@@ -151,12 +192,30 @@ mod tests {
     #[test]
     fn routes_resolve_with_methods() {
         assert_eq!(Route::resolve("POST", "/v1/search"), Ok(Route::Search));
-        assert_eq!(Route::resolve("GET", "/v1/hotels/ARG-LIS-0001"), Ok(Route::Hotel("ARG-LIS-0001".into())));
-        assert_eq!(Route::resolve("POST", "/v1/bookings/bk_x/cancel"), Ok(Route::Cancel("bk_x".into())));
-        assert_eq!(Route::resolve("GET", "/v1/search").map_err(|e| e.status), Err(405));
-        assert_eq!(Route::resolve("GET", "/v2/search").map_err(|e| e.status), Err(404));
-        assert_eq!(Route::resolve("GET", "/v1/hotels/").map_err(|e| e.status), Err(404));
-        assert_eq!(Route::resolve("GET", "/__leg/hotelbeds/search").map_err(|e| e.status), Err(404));
+        assert_eq!(
+            Route::resolve("GET", "/v1/hotels/ARG-LIS-0001"),
+            Ok(Route::Hotel("ARG-LIS-0001".into()))
+        );
+        assert_eq!(
+            Route::resolve("POST", "/v1/bookings/bk_x/cancel"),
+            Ok(Route::Cancel("bk_x".into()))
+        );
+        assert_eq!(
+            Route::resolve("GET", "/v1/search").map_err(|e| e.status),
+            Err(405)
+        );
+        assert_eq!(
+            Route::resolve("GET", "/v2/search").map_err(|e| e.status),
+            Err(404)
+        );
+        assert_eq!(
+            Route::resolve("GET", "/v1/hotels/").map_err(|e| e.status),
+            Err(404)
+        );
+        assert_eq!(
+            Route::resolve("GET", "/__leg/hotelbeds/search").map_err(|e| e.status),
+            Err(404)
+        );
     }
 
     #[test]

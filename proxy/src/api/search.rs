@@ -61,7 +61,8 @@ pub fn validate(app: &App, req: SearchRequest, today: NaiveDate) -> Result<Valid
         ApiError::bad_request(message)
     }
     let date = |field: &str, s: &str| {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad(format!("{field} must be a date YYYY-MM-DD, got {s:?}")))
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| bad(format!("{field} must be a date YYYY-MM-DD, got {s:?}")))
     };
     let checkin = date("checkin", &req.checkin)?;
     let checkout = date("checkout", &req.checkout)?;
@@ -74,37 +75,63 @@ pub fn validate(app: &App, req: SearchRequest, today: NaiveDate) -> Result<Valid
     let limits = &app.config.search;
     let nights = (checkout - checkin).num_days();
     if nights > limits.max_nights {
-        return Err(bad(format!("stays are limited to {} nights, got {nights}", limits.max_nights)));
+        return Err(bad(format!(
+            "stays are limited to {} nights, got {nights}",
+            limits.max_nights
+        )));
     }
     if req.occupancy.is_empty() || req.occupancy.len() > limits.max_rooms {
-        return Err(bad(format!("occupancy must list 1 to {} rooms", limits.max_rooms)));
+        return Err(bad(format!(
+            "occupancy must list 1 to {} rooms",
+            limits.max_rooms
+        )));
     }
     for (i, o) in req.occupancy.iter().enumerate() {
         if o.adults == 0 || o.adults > 8 {
             return Err(bad(format!("occupancy[{i}].adults must be 1 to 8")));
         }
         if o.children_ages.len() > 6 || o.children_ages.iter().any(|a| *a > 17) {
-            return Err(bad(format!("occupancy[{i}].children_ages: at most 6 children aged 0 to 17")));
+            return Err(bad(format!(
+                "occupancy[{i}].children_ages: at most 6 children aged 0 to 17"
+            )));
         }
     }
     let mapping = &app.config.mapping;
     let hotels: Vec<String> = match (&req.hotels, &req.destination) {
         (Some(h), None) => {
             if h.is_empty() || h.len() > limits.max_hotels {
-                return Err(bad(format!("hotels must list 1 to {} hotel ids", limits.max_hotels)));
+                return Err(bad(format!(
+                    "hotels must list 1 to {} hotel ids",
+                    limits.max_hotels
+                )));
             }
             for id in h {
                 if mapping.hotel(id).is_none() {
-                    return Err(ApiError::new(404, "unknown_hotel", format!("unknown hotel id {id:?}")));
+                    return Err(ApiError::new(
+                        404,
+                        "unknown_hotel",
+                        format!("unknown hotel id {id:?}"),
+                    ));
                 }
             }
             let mut seen = std::collections::HashSet::new();
-            h.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
+            h.iter()
+                .filter(|id| seen.insert(id.as_str()))
+                .cloned()
+                .collect()
         }
         (None, Some(d)) => {
-            let ids: Vec<String> = mapping.in_destination(d).map(|h| h.id.clone()).take(limits.max_hotels).collect();
+            let ids: Vec<String> = mapping
+                .in_destination(d)
+                .map(|h| h.id.clone())
+                .take(limits.max_hotels)
+                .collect();
             if ids.is_empty() {
-                return Err(ApiError::new(404, "unknown_destination", format!("unknown destination {d:?}")));
+                return Err(ApiError::new(
+                    404,
+                    "unknown_destination",
+                    format!("unknown destination {d:?}"),
+                ));
             }
             ids
         }
@@ -124,7 +151,14 @@ pub fn validate(app: &App, req: SearchRequest, today: NaiveDate) -> Result<Valid
     }
     Ok(ValidSearch {
         stay: Stay { checkin, checkout },
-        rooms: req.occupancy.into_iter().map(|o| Occupancy { adults: o.adults, children_ages: o.children_ages }).collect(),
+        rooms: req
+            .occupancy
+            .into_iter()
+            .map(|o| Occupancy {
+                adults: o.adults,
+                children_ages: o.children_ages,
+            })
+            .collect(),
         hotels,
         currency: req.currency,
         nationality,
@@ -141,7 +175,13 @@ struct SupplierLeg {
     error: Option<String>,
 }
 
-pub async fn handle(app: &App, session: &Session, agent: &Agent, body: &[u8], trace_id: &str) -> Result<ApiResponse, ApiError> {
+pub async fn handle(
+    app: &App,
+    session: &Session,
+    agent: &Agent,
+    body: &[u8],
+    trace_id: &str,
+) -> Result<ApiResponse, ApiError> {
     let started = Instant::now();
     let req: SearchRequest = super::parse_json(body)?;
     let search = validate(app, req, chrono::Utc::now().date_naive())?;
@@ -151,13 +191,23 @@ pub async fn handle(app: &App, session: &Session, agent: &Agent, body: &[u8], tr
     let mut skipped = Vec::new();
     let mut legs = Vec::new();
     for supplier in &app.suppliers {
-        if !app.agent_may_use(agent, supplier) || search.suppliers.as_ref().is_some_and(|s| !s.iter().any(|c| c == supplier.code())) {
+        if !app.agent_may_use(agent, supplier)
+            || search
+                .suppliers
+                .as_ref()
+                .is_some_and(|s| !s.iter().any(|c| c == supplier.code()))
+        {
             continue;
         }
         let codes: Vec<String> = search
             .hotels
             .iter()
-            .filter_map(|id| app.config.mapping.hotel(id).and_then(|h| h.codes.get(supplier.code()).cloned()))
+            .filter_map(|id| {
+                app.config
+                    .mapping
+                    .hotel(id)
+                    .and_then(|h| h.codes.get(supplier.code()).cloned())
+            })
             .collect();
         let query = SearchQuery {
             stay: search.stay,
@@ -170,7 +220,14 @@ pub async fn handle(app: &App, session: &Session, agent: &Agent, body: &[u8], tr
             skipped.push(supplier.code().to_string());
             continue;
         }
-        legs.push(run_leg(session, supplier.clone(), query, deadline, &customer_ip, app.config.max_supplier_response_bytes));
+        legs.push(run_leg(
+            session,
+            supplier.clone(),
+            query,
+            deadline,
+            &customer_ip,
+            app.config.max_supplier_response_bytes,
+        ));
     }
     // Every leg is polled concurrently on this task: they borrow the agent's session.
     let results = futures::future::join_all(legs).await;
@@ -185,9 +242,19 @@ pub async fn handle(app: &App, session: &Session, agent: &Agent, body: &[u8], tr
         }
         let mut offers = 0usize;
         for ho in leg.result.iter().flatten() {
-            let Some(unified) = app.config.mapping.by_supplier_code(&leg.code, &ho.hotel_code) else { continue };
+            let Some(unified) = app
+                .config
+                .mapping
+                .by_supplier_code(&leg.code, &ho.hotel_code)
+            else {
+                continue;
+            };
             for o in &ho.offers {
-                let Some(amount) = app.config.currency.convert(o.price.amount, &o.price.currency, &search.currency) else {
+                let Some(amount) = app.config.currency.convert(
+                    o.price.amount,
+                    &o.price.currency,
+                    &search.currency,
+                ) else {
                     continue;
                 };
                 let claims = OfferClaims {
@@ -202,11 +269,19 @@ pub async fn handle(app: &App, session: &Session, agent: &Agent, body: &[u8], tr
                     .pay_at_hotel
                     .iter()
                     .filter_map(|f| {
-                        let a = app.config.currency.convert(f.amount.amount, &f.amount.currency, &search.currency)?;
+                        let a = app.config.currency.convert(
+                            f.amount.amount,
+                            &f.amount.currency,
+                            &search.currency,
+                        )?;
                         Some(json!({"name": f.name, "amount": money_json(a, &search.currency)}))
                     })
                     .collect();
-                let cancel_deadline = if o.refundable { o.cancel_penalties.iter().map(|p| p.from).min() } else { None };
+                let cancel_deadline = if o.refundable {
+                    o.cancel_penalties.iter().map(|p| p.from).min()
+                } else {
+                    None
+                };
                 let mut offer = json!({
                     "offer_id": app.tokens.sign("of", &claims),
                     "supplier": leg.code,
@@ -224,7 +299,8 @@ pub async fn handle(app: &App, session: &Session, agent: &Agent, body: &[u8], tr
                     "_sort": amount.to_string(),
                 });
                 if let Some(d) = cancel_deadline {
-                    offer["cancel_deadline"] = json!(d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                    offer["cancel_deadline"] =
+                        json!(d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
                 }
                 if let Some(a) = o.allotment {
                     offer["rooms_left"] = json!(a);
@@ -255,7 +331,7 @@ pub async fn handle(app: &App, session: &Session, agent: &Agent, body: &[u8], tr
         .iter()
         .filter_map(|id| {
             let mut offers = hotels.remove(id)?;
-            offers.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+            offers.sort_by_key(sort_key);
             let min_price = offers.first().map(|o| o["price"]["amount"].clone());
             let mut rooms: Vec<(String, String, Vec<Value>)> = Vec::new();
             for mut o in offers {
@@ -291,11 +367,16 @@ pub async fn handle(app: &App, session: &Session, agent: &Agent, body: &[u8], tr
         "suppliers": suppliers_json,
         "hotels": hotels_json,
     });
-    Ok(ApiResponse::json(200, &body).header("x-arigate-complete", complete.to_string()).header("cache-control", "private, no-store"))
+    Ok(ApiResponse::json(200, &body)
+        .header("x-arigate-complete", complete.to_string())
+        .header("cache-control", "private, no-store"))
 }
 
 fn sort_key(v: &Value) -> Decimal {
-    v["_sort"].as_str().and_then(|s| s.parse().ok()).unwrap_or(Decimal::MAX)
+    v["_sort"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(Decimal::MAX)
 }
 
 async fn run_leg(
@@ -307,15 +388,38 @@ async fn run_leg(
     max_response_bytes: usize,
 ) -> SupplierLeg {
     let remaining = deadline.saturating_duration_since(Instant::now());
-    let timeout = supplier.config.timeout.min(remaining).max(Duration::from_millis(1));
+    let timeout = supplier
+        .config
+        .timeout
+        .min(remaining)
+        .max(Duration::from_millis(1));
     let code = supplier.code().to_string();
-    let LegResult { reply, latency } =
-        call_supplier(session, &supplier, Call::Search { query }, timeout, customer_ip, max_response_bytes).await;
+    let LegResult { reply, latency } = call_supplier(
+        session,
+        &supplier,
+        Call::Search { query },
+        timeout,
+        customer_ip,
+        max_response_bytes,
+    )
+    .await;
     let (status, result, error) = match reply {
         Ok(Reply::Search { hotels }) => ("ok", Some(hotels), None),
-        Ok(_) => ("error", None, Some("unexpected reply to a search".to_string())),
-        Err(e) if e.class == ErrorClass::SupplierTimeout => ("timeout", None, Some(e.class.to_string())),
+        Ok(_) => (
+            "error",
+            None,
+            Some("unexpected reply to a search".to_string()),
+        ),
+        Err(e) if e.class == ErrorClass::SupplierTimeout => {
+            ("timeout", None, Some(e.class.to_string()))
+        }
         Err(e) => ("error", None, Some(e.class.to_string())),
     };
-    SupplierLeg { code, status, latency_ms: latency.as_millis(), result, error }
+    SupplierLeg {
+        code,
+        status,
+        latency_ms: latency.as_millis(),
+        result,
+        error,
+    }
 }

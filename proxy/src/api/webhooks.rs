@@ -8,22 +8,57 @@ use arigate_filters::webhook::{parse_event, WebhookError};
 use pingora_proxy::Session;
 use serde_json::json;
 
-pub fn handle(app: &App, session: &Session, supplier: &str, body: &[u8]) -> Result<ApiResponse, ApiError> {
-    let s = app.supplier(supplier).ok_or_else(|| ApiError::not_found(format!("no supplier {supplier:?}")))?;
+pub fn handle(
+    app: &App,
+    session: &Session,
+    supplier: &str,
+    body: &[u8],
+) -> Result<ApiResponse, ApiError> {
+    let s = app
+        .supplier(supplier)
+        .ok_or_else(|| ApiError::not_found(format!("no supplier {supplier:?}")))?;
     if s.config.webhook_secrets.is_empty() {
-        return Err(ApiError::new(403, "webhooks_disabled", "no webhook secret is configured for this supplier"));
+        return Err(ApiError::new(
+            403,
+            "webhooks_disabled",
+            "no webhook secret is configured for this supplier",
+        ));
     }
-    let header = |n: &str| session.req_header().headers.get(n).and_then(|v| v.to_str().ok());
+    let header = |n: &str| {
+        session
+            .req_header()
+            .headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+    };
     app.webhooks
-        .verify(&s.config.webhook_secrets, header("x-arigate-signature"), header("x-webhook-id"), body, chrono::Utc::now().timestamp())
+        .verify(
+            &s.config.webhook_secrets,
+            header("x-arigate-signature"),
+            header("x-webhook-id"),
+            body,
+            chrono::Utc::now().timestamp(),
+        )
         .map_err(|e| match e {
-            WebhookError::Replayed => ApiError::new(409, "webhook_replayed", "this X-Webhook-Id was already processed"),
-            other => ApiError::new(401, "webhook_rejected", format!("webhook rejected: {other}")),
+            WebhookError::Replayed => ApiError::new(
+                409,
+                "webhook_replayed",
+                "this X-Webhook-Id was already processed",
+            ),
+            other => ApiError::new(
+                401,
+                "webhook_rejected",
+                format!("webhook rejected: {other}"),
+            ),
         })?;
-    let event = parse_event(body).map_err(|e| ApiError::bad_request(format!("webhook body: {e}")))?;
+    let event =
+        parse_event(body).map_err(|e| ApiError::bad_request(format!("webhook body: {e}")))?;
     if event.supplier != s.config.code && event.supplier != s.config.protocol.as_str() {
         return Err(ApiError::bad_request("webhook names another supplier"));
     }
     tracing::info!(supplier, event_id = %event.event_id, hotel = %event.hotel, kind = ?event.kind, "ARI webhook accepted");
-    Ok(ApiResponse::json(202, &json!({"accepted": true, "event_id": event.event_id})))
+    Ok(ApiResponse::json(
+        202,
+        &json!({"accepted": true, "event_id": event.event_id}),
+    ))
 }
