@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const API_KEY: &str = "demo-key";
+/// The token secret the test edge signs offer and booking ids with.
+pub const E2E_TOKEN_SECRET: &str = "e2e-token-secret-that-is-long-enough-1234";
 const DEMO_CONFIG: &str = include_str!("../../config/arigate.demo.yaml");
 const DEMO_MAPPING: &str = include_str!("../../config/demo-hotels.yaml");
 
@@ -107,6 +109,10 @@ pub struct Options {
     pub booking_timeout: &'static str,
     /// Lines appended to the dida supplier (e.g. `auth: oauth1`), with the dida simulator's auth.
     pub dida_auth: Option<(&'static str, arigate_sim::SimAuth)>,
+    /// Points one supplier at another URL (a hostile test server) instead of its simulator.
+    pub redirect: Option<(&'static str, String)>,
+    /// `limits.max_supplier_response_bytes`.
+    pub max_supplier_response_bytes: Option<usize>,
 }
 
 impl Default for Options {
@@ -116,6 +122,8 @@ impl Default for Options {
             deadline: "1s",
             booking_timeout: "3s",
             dida_auth: None,
+            redirect: None,
+            max_supplier_response_bytes: None,
         }
     }
 }
@@ -146,28 +154,29 @@ impl Stack {
         let mut config = DEMO_CONFIG
             .replace("${DEMO_LISTEN}", &listen.to_string())
             .replace("${DEMO_ADMIN_LISTEN}", &admin.to_string())
-            .replace(
-                "${DEMO_TOKEN_SECRET}",
-                "e2e-token-secret-that-is-long-enough-1234",
-            )
+            .replace("${DEMO_TOKEN_SECRET}", E2E_TOKEN_SECRET)
             .replace(
                 "supplier_timeout: 300ms",
                 &format!("supplier_timeout: {}", opts.supplier_timeout),
             )
             .replace("deadline: 1s", &format!("deadline: {}", opts.deadline));
         for s in &sims {
+            let protocol = &s.state.options.protocol;
             let var = format!(
                 "${{DEMO_{}_URL}}",
-                s.state.options.protocol.to_uppercase().replace('-', "_")
+                protocol.to_uppercase().replace('-', "_")
             );
+            let url = match &opts.redirect {
+                Some((p, url)) if p == protocol => url.clone(),
+                _ => s.base_url(),
+            };
             config = config.replace(
                 &var,
-                &format!(
-                    "{}\n    booking_timeout: {}",
-                    s.base_url(),
-                    opts.booking_timeout
-                ),
+                &format!("{url}\n    booking_timeout: {}", opts.booking_timeout),
             );
+        }
+        if let Some(max) = opts.max_supplier_response_bytes {
+            config.push_str(&format!("limits:\n  max_supplier_response_bytes: {max}\n"));
         }
         if let Some((auth, _)) = opts.dida_auth {
             config = config.replace(

@@ -245,3 +245,42 @@ async fn missing_wrong_or_forged_credentials_and_tokens_are_refused_before_any_s
         (404, Some("not_found"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_offer_is_gone_and_reaches_no_supplier() {
+    use arigate_filters::tokens::{OfferClaims, TokenSigner};
+    let stack = Stack::start().await;
+    let hotel = shared_hotels(1).remove(0);
+    let s = stack
+        .agent(
+            "POST",
+            "/v1/search",
+            Some(&search_body(&[hotel.as_str()], 30)),
+        )
+        .await;
+    let (_, offer) = offers(&s.body).into_iter().next().expect("an offer");
+    // The same claims, validly signed with the edge's key, but expired a second ago.
+    let signer = TokenSigner::new(E2E_TOKEN_SECRET.as_bytes(), &[]);
+    let mut claims: OfferClaims = signer
+        .verify("of", offer["offer_id"].as_str().unwrap_or(""))
+        .expect("genuine offer");
+    claims.exp = chrono::Utc::now().timestamp() - 1;
+    let expired = signer.sign("of", &claims);
+    let before = stack.total_requests();
+    let r = stack
+        .agent(
+            "POST",
+            "/v1/availability",
+            Some(&json!({"offer_id": expired})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (410, Some("offer_expired")),
+        "{}",
+        r.raw
+    );
+    let r = stack.book(&expired, "expired-1").await;
+    assert_eq!(r.status, 410, "{}", r.raw);
+    assert_eq!(stack.total_requests(), before);
+}

@@ -4,3 +4,4 @@ mod demo;
 mod foundation;
 mod harness;
 mod hostile_input;
+mod hostile_suppliers;
