@@ -21,6 +21,8 @@ pub struct FileConfig {
     pub search: SearchFile,
     #[serde(default)]
     pub limits: LimitsFile,
+    #[serde(default)]
+    pub cache: CacheFile,
     pub currency: CurrencyFile,
     pub agents: Vec<AgentFile>,
     pub suppliers: Vec<SupplierFile>,
@@ -102,6 +104,48 @@ impl Default for LimitsFile {
             max_supplier_response_bytes: 8 * 1024 * 1024,
             idempotency_entries: 100_000,
             idempotency_ttl: HumanDuration(std::time::Duration::from_secs(24 * 3600)),
+        }
+    }
+}
+
+/// The browse and static cache (DESIGN §5). Transactional routes are never cached.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheFile {
+    /// Byte budget of the in-process tier. Default 64 MiB.
+    pub memory_bytes: usize,
+    /// TTL of static content (hotel content). Default 6h.
+    pub static_ttl: HumanDuration,
+    /// Cap of the adaptive browse TTL (at most 300s). Default 300s.
+    pub browse_max_ttl: HumanDuration,
+    /// Cap for suppliers without webhook secrets. Default 60s.
+    pub browse_max_ttl_without_webhooks: HumanDuration,
+    /// Searches whose check-in is closer than this are never cached. Default 3h.
+    pub no_cache_within: HumanDuration,
+    /// Hour (UTC) a stay is taken to start on its check-in date. Default 14.
+    pub checkin_hour_utc: u32,
+    /// Requests per minute at which a hotel counts as hottest (TTL × 0.4). Default 60.
+    pub hot_requests_per_minute: f64,
+    /// Season factor for Friday/Saturday check-ins. Default 0.8.
+    pub weekend_factor: f64,
+    /// Season factor for holiday check-ins. Default 0.6.
+    pub holiday_factor: f64,
+    pub holidays: Vec<chrono::NaiveDate>,
+}
+
+impl Default for CacheFile {
+    fn default() -> Self {
+        CacheFile {
+            memory_bytes: 64 * 1024 * 1024,
+            static_ttl: HumanDuration(std::time::Duration::from_secs(6 * 3600)),
+            browse_max_ttl: HumanDuration(std::time::Duration::from_secs(300)),
+            browse_max_ttl_without_webhooks: HumanDuration(std::time::Duration::from_secs(60)),
+            no_cache_within: HumanDuration(std::time::Duration::from_secs(3 * 3600)),
+            checkin_hour_utc: 14,
+            hot_requests_per_minute: 60.0,
+            weekend_factor: 0.8,
+            holiday_factor: 0.6,
+            holidays: Vec::new(),
         }
     }
 }

@@ -47,6 +47,7 @@ pub struct Config {
     pub idempotency_entries: usize,
     pub idempotency_ttl: Duration,
     pub currency: CurrencyTable,
+    pub cache: CacheFile,
     pub agents: Vec<AgentConfig>,
     pub suppliers: Vec<SupplierConfig>,
     pub mapping: Arc<HotelMapping>,
@@ -319,6 +320,30 @@ impl Validator<'_> {
         {
             self.problem("limits", "bounds must be positive");
         }
+        let c = &f.cache;
+        if c.browse_max_ttl.0 > std::time::Duration::from_secs(300) {
+            self.problem(
+                "cache.browse_max_ttl",
+                "browse answers may be cached for at most 300s (DESIGN §1)",
+            );
+        }
+        if c.memory_bytes < 64 * 1024 {
+            self.problem("cache.memory_bytes", "must be at least 64 KiB");
+        }
+        if c.checkin_hour_utc > 23 {
+            self.problem("cache.checkin_hour_utc", "must be 0 to 23");
+        }
+        for (name, v) in [
+            ("weekend_factor", c.weekend_factor),
+            ("holiday_factor", c.holiday_factor),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                self.problem(&format!("cache.{name}"), "must be in (0, 1]");
+            }
+        }
+        if c.hot_requests_per_minute.is_nan() || c.hot_requests_per_minute <= 0.0 {
+            self.problem("cache.hot_requests_per_minute", "must be positive");
+        }
         let mut per_eur = BTreeMap::new();
         for (cur, rate) in &f.currency.per_eur {
             let path = format!("currency.per_eur.{cur}");
@@ -465,6 +490,7 @@ impl Validator<'_> {
                 max_supplier_response_bytes: l.max_supplier_response_bytes,
                 idempotency_entries: l.idempotency_entries,
                 idempotency_ttl: l.idempotency_ttl.0,
+                cache: f.cache.clone(),
                 currency: CurrencyTable {
                     as_of: f.currency.as_of,
                     per_eur,

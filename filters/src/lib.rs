@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent_auth;
+pub mod cache_policy;
 pub mod idempotency;
 pub mod tokens;
 pub mod webhook;

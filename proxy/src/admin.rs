@@ -1,13 +1,17 @@
 //! The admin listener (loopback by default): `/healthz`, `/readyz`, `/admin/suppliers`.
 
 use crate::app::App;
+use arigate_filters::cache_policy::Tag;
 use async_trait::async_trait;
 use http::Response;
+use pingora_cache::CacheKey;
 use pingora_core::apps::http_app::ServeHttp;
 use pingora_core::protocols::http::ServerSession;
+use serde::Deserialize;
 use serde_json::json;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 pub struct Admin {
     pub app: Arc<App>,
@@ -76,10 +80,122 @@ impl ServeHttp for Admin {
                     .collect();
                 json_response(200, json!({"suppliers": list}))
             }
+            "/admin/cache/purge" if session.req_header().method == http::Method::POST => {
+                let mut body = Vec::new();
+                while let Ok(Some(chunk)) = session.read_request_body().await {
+                    if body.len() + chunk.len() > 64 * 1024 {
+                        return json_response(
+                            413,
+                            json!({"error": {"code": "payload_too_large", "message": "purge requests are small"}}),
+                        );
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                match serde_json::from_slice::<PurgeRequest>(&body) {
+                    Ok(req) => purge(app, req),
+                    Err(e) => json_response(
+                        400,
+                        json!({"error": {"code": "invalid_request", "message": format!("purge body: {e}")}}),
+                    ),
+                }
+            }
+            "/admin/cache" => {
+                let s = &app.cache.storage.stats;
+                let l = &app.cache.lookups;
+                json_response(
+                    200,
+                    json!({
+                        "entries": app.cache.storage.len(),
+                        "bytes": app.cache.storage.used(),
+                        "budget_bytes": app.config.cache.memory_bytes,
+                        "inserted": s.inserted.load(Ordering::Relaxed),
+                        "evicted": s.evicted.load(Ordering::Relaxed),
+                        "expired": s.expired.load(Ordering::Relaxed),
+                        "refused": s.refused.load(Ordering::Relaxed),
+                        "lookups": {"hit": l.hit.load(Ordering::Relaxed), "miss": l.miss.load(Ordering::Relaxed), "stale": l.stale.load(Ordering::Relaxed), "bypass": l.bypass.load(Ordering::Relaxed)},
+                        "invalidation_tags": app.cache.invalidations.len(),
+                    }),
+                )
+            }
             _ => json_response(
                 404,
                 json!({"error": {"code": "not_found", "message": format!("no admin route {path}")}}),
             ),
         }
     }
+}
+
+/// `POST /admin/cache/purge`: by cache key, by tag (supplier, supplier + its hotel code, unified
+/// hotel), or everything.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PurgeRequest {
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    supplier: Option<String>,
+    /// With `supplier`: that supplier's hotel code; alone: a unified hotel id.
+    #[serde(default)]
+    hotel: Option<String>,
+    #[serde(default)]
+    all: bool,
+}
+
+fn purge(app: &App, req: PurgeRequest) -> Response<Vec<u8>> {
+    let now = SystemTime::now();
+    let inv = &app.cache.invalidations;
+    let mut tags = Vec::new();
+    let mut removed = 0usize;
+    if req.all {
+        removed += app.cache.storage.clear();
+        for s in &app.suppliers {
+            inv.invalidate(Tag::Supplier(s.code().to_string()), now);
+            tags.push(format!("supplier:{}", s.code()));
+        }
+    }
+    if let Some(key) = &req.key {
+        removed += usize::from(crate::cache::memory::purge_key(
+            app.cache.storage,
+            &CacheKey::new(key.clone(), "").to_compact(),
+        ));
+    }
+    match (&req.supplier, &req.hotel) {
+        (Some(s), None) => {
+            if app.supplier(s).is_none() {
+                return json_response(
+                    404,
+                    json!({"error": {"code": "unknown_supplier", "message": format!("no supplier {s:?}")}}),
+                );
+            }
+            inv.invalidate(Tag::Supplier(s.clone()), now);
+            tags.push(format!("supplier:{s}"));
+        }
+        (Some(s), Some(h)) => {
+            inv.invalidate(Tag::SupplierHotel(s.clone(), h.clone()), now);
+            tags.push(format!("supplier_hotel:{s}:{h}"));
+        }
+        (None, Some(id)) => {
+            let Some(hotel) = app.config.mapping.hotel(id) else {
+                return json_response(
+                    404,
+                    json!({"error": {"code": "unknown_hotel", "message": format!("no hotel {id:?}")}}),
+                );
+            };
+            for (s, code) in &hotel.codes {
+                inv.invalidate(Tag::SupplierHotel(s.clone(), code.clone()), now);
+                tags.push(format!("supplier_hotel:{s}:{code}"));
+            }
+        }
+        (None, None) => {}
+    }
+    if !req.all && req.key.is_none() && tags.is_empty() {
+        return json_response(
+            400,
+            json!({"error": {"code": "invalid_request", "message": "give key, supplier, hotel or all"}}),
+        );
+    }
+    json_response(
+        200,
+        json!({"removed_entries": removed, "invalidated": tags}),
+    )
 }

@@ -1,9 +1,11 @@
 //! The edge's shared state: validated config, one runtime per supplier (connector, peer, OAuth2
 //! token cache), signed-token keys, the idempotency store and the agent directory.
 
+use crate::cache::BrowseCache;
 use arigate_config::{Config, SupplierConfig};
 use arigate_connectors::{connector_for, Connector};
 use arigate_filters::agent_auth::{Agent, AgentDirectory};
+use arigate_filters::cache_policy::TtlPolicy;
 use arigate_filters::idempotency::IdempotencyStore;
 use arigate_filters::tokens::TokenSigner;
 use arigate_filters::webhook::WebhookVerifier;
@@ -34,6 +36,7 @@ pub struct App {
     pub idempotency: IdempotencyStore,
     pub agents: AgentDirectory,
     pub webhooks: WebhookVerifier,
+    pub cache: BrowseCache,
     /// Addresses `/readyz` checks besides the edge's own listener (the demo's simulators).
     pub ready_checks: Vec<std::net::SocketAddr>,
 }
@@ -74,7 +77,24 @@ impl App {
                 })
                 .collect(),
         );
+        let c = &config.cache;
+        let cache = BrowseCache::new(
+            c.memory_bytes,
+            TtlPolicy {
+                max: c.browse_max_ttl.0,
+                max_without_webhooks: c.browse_max_ttl_without_webhooks.0,
+                no_cache_within: c.no_cache_within.0,
+                checkin_hour_utc: c.checkin_hour_utc,
+                weekend_factor: c.weekend_factor,
+                holiday_factor: c.holiday_factor,
+                holidays: c.holidays.clone(),
+                ..TtlPolicy::default()
+            },
+            c.static_ttl.0,
+            c.hot_requests_per_minute,
+        );
         App {
+            cache,
             tokens: TokenSigner::new(&config.tokens.secret, &config.tokens.previous),
             idempotency: IdempotencyStore::new(config.idempotency_entries, config.idempotency_ttl),
             webhooks: WebhookVerifier::new(300, 100_000),

@@ -12,6 +12,7 @@
 //! implementation could replace this module without touching the agent API.
 
 use crate::app::SupplierRuntime;
+use crate::cache::CacheStatus;
 use arigate_connectors::{
     wire, Call, CallContext, ErrorClass, Reply, SupplierError, WireRequest, WireResponse,
 };
@@ -39,6 +40,27 @@ pub struct LegSpec {
     pub bearer: Option<String>,
     pub customer_ip: String,
     pub max_response_bytes: usize,
+    /// Set for browse and static legs that may be served from and stored in the cache.
+    pub cache: Option<LegCache>,
+}
+
+/// How a cacheable leg is cached.
+#[derive(Debug, Clone)]
+pub struct LegCache {
+    pub ttl: Duration,
+    /// The supplier's hotel codes the answer covers (for invalidation).
+    pub hotels: Vec<String>,
+}
+
+impl LegSpec {
+    /// The cache key: supplier plus the canonical call (hotel codes sorted by the caller).
+    pub fn cache_key(&self) -> String {
+        format!(
+            "leg:v1:{}:{}",
+            self.supplier.code(),
+            serde_json::to_string(&self.call).unwrap_or_default()
+        )
+    }
 }
 
 /// A leg's answer as its subrequest returns it.
@@ -53,12 +75,33 @@ pub enum LegOutcome {
 pub struct LegResult {
     pub reply: Result<Reply, SupplierError>,
     pub latency: Duration,
+    pub cache: CacheStatus,
+    /// Age of the data (0 unless served from cache).
+    pub age: Duration,
+    /// How much longer the answer may be served from cache.
+    pub fresh_for: Option<Duration>,
 }
+
+impl LegResult {
+    pub fn uncached(reply: Result<Reply, SupplierError>, latency: Duration) -> LegResult {
+        LegResult {
+            reply,
+            latency,
+            cache: CacheStatus::Bypass,
+            age: Duration::ZERO,
+            fresh_for: None,
+        }
+    }
+}
+
+/// Headers a leg's answer carries about the cache.
+pub const CACHE_STATUS: &str = "x-arigate-cache";
+pub const CACHE_AGE: &str = "x-arigate-age";
+pub const CACHE_FRESH_FOR: &str = "x-arigate-fresh-for";
 
 /// A spawned leg whose answer has not been read yet.
 pub struct PendingLeg {
     handle: pingora_core::protocols::http::subrequest::server::SubrequestHandle,
-    join: tokio::task::JoinHandle<()>,
     spec: Arc<LegSpec>,
     started: Instant,
 }
@@ -77,10 +120,11 @@ pub fn spawn(session: &Session, spec: LegSpec) -> Result<PendingLeg, SupplierErr
         .user_ctx(Box::new(spec.clone()))
         .build();
     let (prepared, handle) = spawner.create_subrequest(session.as_downstream(), ctx);
-    let join = tokio::spawn(prepared.run());
+    // Not aborted on timeout: the leg bounds itself (peer timeouts, `LegState::upstream_body`)
+    // and ends through the proxy's error path, which releases its cache lock cleanly.
+    tokio::spawn(prepared.run());
     Ok(PendingLeg {
         handle,
-        join,
         spec,
         started: Instant::now(),
     })
@@ -90,10 +134,7 @@ pub fn spawn(session: &Session, spec: LegSpec) -> Result<PendingLeg, SupplierErr
 pub async fn run(session: &Session, spec: LegSpec) -> LegResult {
     match spawn(session, spec) {
         Ok(p) => p.finish().await,
-        Err(e) => LegResult {
-            reply: Err(e),
-            latency: Duration::ZERO,
-        },
+        Err(e) => LegResult::uncached(Err(e), Duration::ZERO),
     }
 }
 
@@ -101,25 +142,43 @@ impl PendingLeg {
     /// Reads the leg's answer; gives up (and cancels the subrequest) when the leg's timeout passes.
     pub async fn finish(mut self) -> LegResult {
         let deadline = tokio::time::Instant::from_std(self.started + self.spec.timeout);
+        let mut info = CacheInfo::default();
         let reply = match tokio::time::timeout_at(
             deadline,
-            read_answer(&mut self.handle, &self.spec),
+            read_answer(&mut self.handle, &self.spec, &mut info),
         )
         .await
         {
             Ok(r) => r,
-            Err(_) => {
-                self.join.abort();
-                Err(SupplierError::new(
-                    ErrorClass::SupplierTimeout,
-                    "",
-                    format!("no answer within {} ms", self.spec.timeout.as_millis()),
-                ))
-            }
+            Err(_) => Err(SupplierError::new(
+                ErrorClass::SupplierTimeout,
+                "",
+                format!("no answer within {} ms", self.spec.timeout.as_millis()),
+            )),
         };
         LegResult {
             reply,
             latency: self.started.elapsed(),
+            cache: info.status,
+            age: info.age,
+            fresh_for: info.fresh_for,
+        }
+    }
+}
+
+/// What a leg's answer head said about the cache.
+struct CacheInfo {
+    status: CacheStatus,
+    age: Duration,
+    fresh_for: Option<Duration>,
+}
+
+impl Default for CacheInfo {
+    fn default() -> Self {
+        CacheInfo {
+            status: CacheStatus::Bypass,
+            age: Duration::ZERO,
+            fresh_for: None,
         }
     }
 }
@@ -127,17 +186,22 @@ impl PendingLeg {
 async fn read_answer(
     handle: &mut pingora_core::protocols::http::subrequest::server::SubrequestHandle,
     spec: &LegSpec,
+    info: &mut CacheInfo,
 ) -> Result<Reply, SupplierError> {
     let mut supplier_status: Option<u16> = None;
     let mut body: Vec<u8> = Vec::new();
     while let Some(task) = handle.rx.recv().await {
         match task {
             HttpTask::Header(h, end) => {
-                supplier_status = h
-                    .headers
-                    .get(SUPPLIER_STATUS)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok());
+                let header = |n: &str| h.headers.get(n).and_then(|v| v.to_str().ok());
+                supplier_status = header(SUPPLIER_STATUS).and_then(|v| v.parse().ok());
+                info.status = header(CACHE_STATUS).map_or(CacheStatus::Bypass, CacheStatus::parse);
+                info.age = Duration::from_secs(
+                    header(CACHE_AGE).and_then(|v| v.parse().ok()).unwrap_or(0),
+                );
+                info.fresh_for = header(CACHE_FRESH_FOR)
+                    .and_then(|v| v.parse().ok())
+                    .map(Duration::from_secs);
                 if end {
                     break;
                 }
@@ -207,6 +271,7 @@ pub struct LegState {
     supplier_status: u16,
     gzip: bool,
     buf: Vec<u8>,
+    started: Instant,
 }
 
 /// The leg this (sub)request is, if it is one.
@@ -228,11 +293,17 @@ impl LegState {
             supplier_status: 0,
             gzip: false,
             buf: Vec::new(),
+            started: Instant::now(),
         }
     }
 
     pub fn call(&self) -> &Call {
         &self.spec.call
+    }
+
+    /// The supplier's HTTP status of the answer being proxied (0 before it arrived).
+    pub fn supplier_status(&self) -> u16 {
+        self.supplier_status
     }
 
     /// Builds and signs the supplier request (request phase). On failure the leg answers at once.
@@ -333,6 +404,13 @@ impl LegState {
         body: &mut Option<Bytes>,
         end: bool,
     ) -> pingora_error::Result<()> {
+        // A supplier that trickles bytes never trips the per-read timeout; the leg's own does.
+        if !end && self.started.elapsed() > self.spec.timeout {
+            return Error::e_explain(
+                ErrorType::ReadTimedout,
+                "supplier answer slower than the leg timeout",
+            );
+        }
         if let Some(b) = body.take() {
             if self.buf.len() + b.len() > self.spec.max_response_bytes {
                 return Error::e_explain(

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod api;
 pub mod app;
+pub mod cache;
 pub mod demo;
 pub mod errors;
 pub mod legs;

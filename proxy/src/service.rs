@@ -6,16 +6,20 @@
 
 use crate::api::{self, booking, content, search, webhooks, ApiResponse, Route};
 use crate::app::App;
+use crate::cache::CacheStatus;
 use crate::errors::ApiError;
-use crate::legs::{leg_of, LegState};
+use crate::legs::{leg_of, LegState, CACHE_AGE, CACHE_FRESH_FOR, CACHE_STATUS};
 use async_trait::async_trait;
 use bytes::Bytes;
+use pingora_cache::{
+    CacheKey, CacheMeta, CachePhase, ForcedFreshness, HitHandler, NoCacheReason, RespCacheable,
+};
 use pingora_core::upstreams::peer::HttpPeer;
 use pingora_error::{Error, ErrorType};
 use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 pub struct Edge {
     pub app: Arc<App>,
@@ -189,6 +193,109 @@ impl ProxyHttp for Edge {
         };
         respond(session, ctx, resp).await?;
         Ok(true)
+    }
+
+    /// Browse and static legs (and only they) go through the cache.
+    fn request_cache_filter(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<()> {
+        if ctx.leg.as_ref().is_some_and(|l| l.spec.cache.is_some()) {
+            let c = &self.app.cache;
+            session
+                .cache
+                .enable(c.storage, None, None, Some(c.lock), None);
+        }
+        Ok(())
+    }
+
+    fn cache_key_callback(
+        &self,
+        _session: &Session,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<CacheKey> {
+        match &ctx.leg {
+            Some(leg) => Ok(CacheKey::new(leg.spec.cache_key(), "")),
+            None => Error::e_explain(ErrorType::InternalError, "agent requests are not cached"),
+        }
+    }
+
+    /// A cached answer older than the latest invalidation of any hotel it covers is a miss.
+    async fn cache_hit_filter(
+        &self,
+        _session: &mut Session,
+        meta: &CacheMeta,
+        _hit_handler: &mut HitHandler,
+        _is_fresh: bool,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<Option<ForcedFreshness>> {
+        let Some(leg) = &ctx.leg else { return Ok(None) };
+        let Some(cache) = &leg.spec.cache else {
+            return Ok(None);
+        };
+        let stale = self.app.cache.invalidations.is_stale(
+            leg.spec.supplier.code(),
+            &cache.hotels,
+            meta.created(),
+        );
+        Ok(stale.then_some(ForcedFreshness::ForceMiss))
+    }
+
+    /// Only a supplier's successful answer is cacheable, for the TTL the parent decided.
+    fn response_cache_filter(
+        &self,
+        _session: &Session,
+        resp: &ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<RespCacheable> {
+        if let Some(leg) = &ctx.leg {
+            if let (Some(cache), true) =
+                (&leg.spec.cache, (200..300).contains(&leg.supplier_status()))
+            {
+                let now = SystemTime::now();
+                return Ok(RespCacheable::Cacheable(CacheMeta::new(
+                    now + cache.ttl,
+                    now,
+                    0,
+                    0,
+                    resp.clone(),
+                )));
+            }
+        }
+        Ok(RespCacheable::Uncacheable(NoCacheReason::OriginNotCache))
+    }
+
+    /// Tells the parent how a cacheable leg was served, and how old and how fresh its data is.
+    async fn response_filter(
+        &self,
+        session: &mut Session,
+        resp: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<()> {
+        let Some(leg) = &ctx.leg else { return Ok(()) };
+        if leg.spec.cache.is_none() {
+            return Ok(());
+        }
+        let status = match session.cache.phase() {
+            CachePhase::Hit => CacheStatus::Hit,
+            CachePhase::Stale | CachePhase::StaleUpdating => CacheStatus::Stale,
+            CachePhase::Miss | CachePhase::Expired => CacheStatus::Miss,
+            _ => CacheStatus::Bypass,
+        };
+        self.app.cache.lookups.count(status);
+        resp.insert_header(CACHE_STATUS, status.as_str())?;
+        if let Some(meta) = session.cache.maybe_cache_meta() {
+            let fresh_for = meta
+                .fresh_until()
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
+            resp.insert_header(CACHE_FRESH_FOR, fresh_for.as_secs().to_string())?;
+            if status != CacheStatus::Miss {
+                resp.insert_header(CACHE_AGE, meta.age().as_secs().to_string())?;
+            }
+        }
+        Ok(())
     }
 
     async fn upstream_peer(

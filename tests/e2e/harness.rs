@@ -133,7 +133,21 @@ impl Stack {
         Stack::start_with(Options::default()).await
     }
 
+    /// Starts simulators and an edge; retries with fresh ports when the edge lost a port race.
     pub async fn start_with(opts: Options) -> Stack {
+        for attempt in 1..=3 {
+            match Stack::try_start(opts.clone()).await {
+                Ok(stack) => return stack,
+                Err(e) if attempt < 3 => {
+                    eprintln!("edge start attempt {attempt} failed ({e}); retrying")
+                }
+                Err(e) => panic!("arigate did not start: {e}"),
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    async fn try_start(opts: Options) -> Result<Stack, String> {
         let listen = free_addr();
         let admin = free_addr();
         let mut sims = Vec::new();
@@ -195,30 +209,32 @@ impl Stack {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("arigate starts");
-        let stack = Stack {
+        let mut stack = Stack {
             sims,
             edge: format!("http://{listen}"),
             admin: format!("http://{admin}"),
             child,
             _dir: dir,
         };
-        stack.wait_ready().await;
-        stack
+        stack.wait_ready().await?;
+        Ok(stack)
     }
 
-    /// Polls `/readyz` (bounded) until the edge answers 200.
-    pub async fn wait_ready(&self) {
+    /// Polls `/readyz` (bounded) until the edge answers 200; fails at once if the edge exited.
+    pub async fn wait_ready(&mut self) -> Result<(), String> {
         let until = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok((200, _, _)) =
                 http_request("GET", &format!("{}/readyz", self.admin), &[], Vec::new()).await
             {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < until,
-                "arigate did not become ready within 30 s"
-            );
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("the edge exited with {status}"));
+            }
+            if Instant::now() >= until {
+                return Err("not ready within 30 s".into());
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

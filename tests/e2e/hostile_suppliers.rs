@@ -99,7 +99,7 @@ async fn a_misbehaving_supplier_is_classified_within_its_deadline_and_the_others
         let elapsed = started.elapsed();
         assert_eq!(s.status, 200, "{m:?}: {}", s.raw);
         assert!(
-            elapsed < Duration::from_millis(300 + 200),
+            elapsed < Duration::from_millis(1000 + 100), // the 1 s deadline plus a little
             "{m:?}: took {elapsed:?}"
         );
         let status = |code: &str| {

@@ -11,6 +11,7 @@ use arigate_connectors::{
     ErrorClass, Guest, Money, RecheckStatus, Reply, SupplierError,
 };
 use arigate_filters::agent_auth::Agent;
+use arigate_filters::cache_policy::Tag;
 use arigate_filters::idempotency::{fingerprint, Begin, StoredResponse};
 use arigate_filters::tokens::{BookingClaims, OfferClaims, TokenError};
 use pingora_proxy::Session;
@@ -108,9 +109,18 @@ impl Tx<'_> {
             supplier.config.booking_timeout,
             &self.customer_ip,
             self.app.config.max_supplier_response_bytes,
+            None,
         )
         .await
         .reply
+    }
+
+    /// Feedback invalidation: a live answer contradicted the cached browse data of this hotel.
+    fn invalidate(&self, supplier: &str, supplier_hotel: &str) {
+        self.app.cache.invalidations.invalidate(
+            Tag::SupplierHotel(supplier.to_string(), supplier_hotel.to_string()),
+            std::time::SystemTime::now(),
+        );
     }
 
     fn money(&self, m: &Money, currency: &str) -> Value {
@@ -159,6 +169,13 @@ pub async fn availability(tx: &Tx<'_>, body: &[u8]) -> Result<ApiResponse, ApiEr
         Ok(_) => return Err(unexpected("a re-check")),
         Err(e) => return Err(e.into()),
     };
+    if matches!(
+        outcome.status,
+        RecheckStatus::SoldOut | RecheckStatus::PriceChanged
+    ) {
+        // The browse entries that showed this offer are now wrong: the next search asks again.
+        tx.invalidate(&claims.supplier, &claims.key.hotel);
+    }
     let status = match outcome.status {
         RecheckStatus::Available => "available",
         RecheckStatus::PriceChanged => "price_changed",
@@ -305,7 +322,12 @@ pub async fn book(
             Ok(Reply::Prepared { prepared }) => Some(prepared),
             Ok(_) => return Err(unexpected("a prebook")),
             // Nothing was booked: a definitive answer is remembered, a transient one may be retried.
-            Err(e) => return Err(remember_error(guard, e)),
+            Err(e) => {
+                if matches!(e.class, ErrorClass::SoldOut | ErrorClass::PriceChanged) {
+                    tx.invalidate(&claims.supplier, &claims.key.hotel);
+                }
+                return Err(remember_error(guard, e));
+            }
         },
     };
     let info = match tx
@@ -339,7 +361,12 @@ pub async fn book(
                 cancellation_reference: None,
             }
         }
-        Err(e) => return Err(remember_error(guard, e)),
+        Err(e) => {
+            if matches!(e.class, ErrorClass::SoldOut | ErrorClass::PriceChanged) {
+                tx.invalidate(&claims.supplier, &claims.key.hotel);
+            }
+            return Err(remember_error(guard, e));
+        }
     };
     let booking_claims = BookingClaims {
         supplier: claims.supplier.clone(),

@@ -4,6 +4,7 @@
 use super::ApiResponse;
 use crate::app::App;
 use crate::errors::ApiError;
+use crate::legs::LegCache;
 use crate::supplier_calls::call_supplier;
 use arigate_connectors::{Call, HotelContent, Reply};
 use arigate_filters::agent_auth::Agent;
@@ -68,6 +69,10 @@ pub async fn hotel(
             hotels: vec![supplier_code.clone()],
         };
         let ip = ip.clone();
+        let cache = LegCache {
+            ttl: app.cache.static_ttl,
+            hotels: vec![supplier_code.clone()],
+        };
         Some(async move {
             let r = call_supplier(
                 session,
@@ -76,18 +81,19 @@ pub async fn hotel(
                 s.config.booking_timeout.min(app.config.search.deadline),
                 &ip,
                 app.config.max_supplier_response_bytes,
+                Some(cache),
             )
             .await;
-            (s.code().to_string(), r.reply)
+            (s.code().to_string(), r.reply, r.cache)
         })
     });
     let results = futures::future::join_all(calls).await;
     let mut contents: Vec<(String, HotelContent)> = Vec::new();
     let mut sources = Vec::new();
-    for (code, reply) in results {
+    for (code, reply, cache) in results {
         match reply {
             Ok(Reply::Content { hotels }) => {
-                sources.push(json!({"code": code, "status": "ok"}));
+                sources.push(json!({"code": code, "status": "ok", "cache": cache.as_str()}));
                 contents.extend(hotels.into_iter().map(|c| (code.clone(), c)));
             }
             Ok(_) => {

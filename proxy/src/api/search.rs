@@ -3,11 +3,13 @@
 
 use super::{money_json, ApiResponse};
 use crate::app::{App, SupplierRuntime};
+use crate::cache::CacheStatus;
 use crate::errors::ApiError;
-use crate::legs::LegResult;
+use crate::legs::{LegCache, LegResult};
 use crate::supplier_calls::call_supplier;
 use arigate_connectors::{Call, ErrorClass, HotelOffers, Occupancy, Reply, SearchQuery, Stay};
 use arigate_filters::agent_auth::Agent;
+use arigate_filters::cache_policy::browse_ttl;
 use arigate_filters::tokens::OfferClaims;
 use chrono::NaiveDate;
 use pingora_proxy::Session;
@@ -16,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::SystemTime;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Deserialize)]
@@ -173,6 +176,9 @@ struct SupplierLeg {
     latency_ms: u128,
     result: Option<Vec<HotelOffers>>,
     error: Option<String>,
+    cache: CacheStatus,
+    age: Duration,
+    fresh_for: Option<Duration>,
 }
 
 pub async fn handle(
@@ -187,6 +193,17 @@ pub async fn handle(
     let search = validate(app, req, chrono::Utc::now().date_naive())?;
     let deadline = started + app.config.search.deadline;
     let customer_ip = super::client_ip(session);
+    let now = chrono::Utc::now();
+    let sys_now = SystemTime::now();
+    for id in &search.hotels {
+        app.cache.hotness.record(id, sys_now);
+    }
+    // The hottest hotel of the request decides: its data is the one that moves fastest.
+    let hotness = search
+        .hotels
+        .iter()
+        .map(|id| app.cache.hotness.hotness(id, sys_now))
+        .fold(0.0, f64::max);
 
     let mut skipped = Vec::new();
     let mut legs = Vec::new();
@@ -199,7 +216,7 @@ pub async fn handle(
         {
             continue;
         }
-        let codes: Vec<String> = search
+        let mut codes: Vec<String> = search
             .hotels
             .iter()
             .filter_map(|id| {
@@ -209,6 +226,21 @@ pub async fn handle(
                     .and_then(|h| h.codes.get(supplier.code()).cloned())
             })
             .collect();
+        // Sorted, so the same hotels in another order share one cache entry.
+        codes.sort();
+        codes.dedup();
+        let has_webhooks = !supplier.config.webhook_secrets.is_empty();
+        let cache = browse_ttl(
+            &app.cache.policy,
+            search.stay.checkin,
+            now,
+            hotness,
+            has_webhooks,
+        )
+        .map(|ttl| LegCache {
+            ttl,
+            hotels: codes.clone(),
+        });
         let query = SearchQuery {
             stay: search.stay,
             rooms: search.rooms.clone(),
@@ -227,6 +259,7 @@ pub async fn handle(
             deadline,
             &customer_ip,
             app.config.max_supplier_response_bytes,
+            cache,
         ));
     }
     // Every leg is polled concurrently on this task: they borrow the agent's session.
@@ -314,8 +347,9 @@ pub async fn handle(
             "status": leg.status,
             "latency_ms": leg.latency_ms,
             "offers": offers,
-            "cached": false,
-            "age_s": 0,
+            "cached": matches!(leg.cache, CacheStatus::Hit | CacheStatus::Stale),
+            "cache": leg.cache.as_str(),
+            "age_s": leg.age.as_secs(),
         });
         if let Some(e) = &leg.error {
             s["error"] = json!(e);
@@ -357,19 +391,43 @@ pub async fn handle(
         })
         .collect();
 
+    let answered: Vec<&SupplierLeg> = results.iter().filter(|l| l.status == "ok").collect();
+    let cached = answered
+        .iter()
+        .filter(|l| matches!(l.cache, CacheStatus::Hit | CacheStatus::Stale))
+        .count();
+    let overall = if answered.iter().all(|l| l.cache == CacheStatus::Bypass) {
+        "bypass"
+    } else if cached == answered.len() {
+        "hit"
+    } else if cached == 0 {
+        "miss"
+    } else {
+        "partial"
+    };
+    let oldest = answered.iter().map(|l| l.age).max().unwrap_or_default();
+    let as_of = now - chrono::Duration::from_std(oldest).unwrap_or_default();
+    // Downstream caches may keep the answer no longer than its least fresh part.
+    let cache_control = match answered.iter().filter_map(|l| l.fresh_for).min() {
+        Some(f) if overall != "bypass" && !f.is_zero() => {
+            format!("private, max-age={}", f.as_secs())
+        }
+        _ => "private, no-store".to_string(),
+    };
     let body = json!({
         "trace_id": trace_id,
         "reference_only": true,
-        "as_of": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "as_of": as_of.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "complete": complete,
-        "cache": "bypass",
+        "cache": overall,
         "currency_rates_as_of": app.config.currency.as_of.to_string(),
         "suppliers": suppliers_json,
         "hotels": hotels_json,
     });
     Ok(ApiResponse::json(200, &body)
         .header("x-arigate-complete", complete.to_string())
-        .header("cache-control", "private, no-store"))
+        .header("x-arigate-cache", overall)
+        .header("cache-control", cache_control))
 }
 
 fn sort_key(v: &Value) -> Decimal {
@@ -386,6 +444,7 @@ async fn run_leg(
     deadline: Instant,
     customer_ip: &str,
     max_response_bytes: usize,
+    cache: Option<LegCache>,
 ) -> SupplierLeg {
     let remaining = deadline.saturating_duration_since(Instant::now());
     let timeout = supplier
@@ -394,13 +453,20 @@ async fn run_leg(
         .min(remaining)
         .max(Duration::from_millis(1));
     let code = supplier.code().to_string();
-    let LegResult { reply, latency } = call_supplier(
+    let LegResult {
+        reply,
+        latency,
+        cache,
+        age,
+        fresh_for,
+    } = call_supplier(
         session,
         &supplier,
         Call::Search { query },
         timeout,
         customer_ip,
         max_response_bytes,
+        cache,
     )
     .await;
     let (status, result, error) = match reply {
@@ -421,5 +487,8 @@ async fn run_leg(
         latency_ms: latency.as_millis(),
         result,
         error,
+        cache,
+        age,
+        fresh_for,
     }
 }

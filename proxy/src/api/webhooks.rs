@@ -4,9 +4,11 @@
 use super::ApiResponse;
 use crate::app::App;
 use crate::errors::ApiError;
-use arigate_filters::webhook::{parse_event, WebhookError};
+use arigate_filters::cache_policy::Tag;
+use arigate_filters::webhook::{parse_event, AriEventKind, WebhookError};
 use pingora_proxy::Session;
 use serde_json::json;
+use std::time::SystemTime;
 
 pub fn handle(
     app: &App,
@@ -56,9 +58,21 @@ pub fn handle(
     if event.supplier != s.config.code && event.supplier != s.config.protocol.as_str() {
         return Err(ApiError::bad_request("webhook names another supplier"));
     }
-    tracing::info!(supplier, event_id = %event.event_id, hotel = %event.hotel, kind = ?event.kind, "ARI webhook accepted");
+    // Sold out or repriced: this supplier's cached browse data for the hotel is stale at once.
+    // New availability only adds offers; the reference data already cached stays true.
+    let invalidated = matches!(
+        event.kind,
+        AriEventKind::RoomSoldOut | AriEventKind::PriceChanged
+    );
+    if invalidated {
+        app.cache.invalidations.invalidate(
+            Tag::SupplierHotel(s.config.code.clone(), event.hotel.clone()),
+            SystemTime::now(),
+        );
+    }
+    tracing::info!(supplier, event_id = %event.event_id, hotel = %event.hotel, kind = ?event.kind, invalidated, "ARI webhook accepted");
     Ok(ApiResponse::json(
         202,
-        &json!({"accepted": true, "event_id": event.event_id}),
+        &json!({"accepted": true, "event_id": event.event_id, "invalidated": invalidated}),
     ))
 }
