@@ -75,7 +75,7 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,pingora=warn".into()),
+                .unwrap_or_else(|_| "info,pingora=warn,pingora_cache::meta=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -25,7 +25,7 @@ async fn the_demo_serves_a_five_supplier_search_out_of_the_box() {
                 "--admin-listen",
                 &admin.to_string(),
             ])
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn,pingora_cache::meta=error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -113,6 +113,8 @@ pub struct Options {
     pub redirect: Option<(&'static str, String)>,
     /// `limits.max_supplier_response_bytes`.
     pub max_supplier_response_bytes: Option<usize>,
+    /// Top-level YAML appended to the config (e.g. a `cache:` section).
+    pub extra_yaml: Option<String>,
 }
 
 impl Default for Options {
@@ -124,6 +126,7 @@ impl Default for Options {
             dida_auth: None,
             redirect: None,
             max_supplier_response_bytes: None,
+            extra_yaml: None,
         }
     }
 }
@@ -189,6 +192,11 @@ impl Stack {
                 &format!("{url}\n    booking_timeout: {}", opts.booking_timeout),
             );
         }
+        if let Some(extra) = &opts.extra_yaml {
+            config.push('\n');
+            config.push_str(extra);
+            config.push('\n');
+        }
         if let Some(max) = opts.max_supplier_response_bytes {
             config.push_str(&format!("limits:\n  max_supplier_response_bytes: {max}\n"));
         }
@@ -204,7 +212,7 @@ impl Stack {
         let child = Command::new(env!("CARGO_BIN_EXE_arigate"))
             .args(["run", "--config"])
             .arg(dir.join("arigate.yaml"))
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn,pingora_cache::meta=error")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -340,4 +348,28 @@ pub fn offers(search: &Value) -> Vec<(String, Value)> {
         }
     }
     out
+}
+
+/// A supplier's own code for a unified hotel (from the shipped mapping).
+pub fn code_of(hotel_id: &str, supplier: &str) -> String {
+    let mut current = false;
+    for line in DEMO_MAPPING.lines() {
+        if let Some(id) = line.trim().strip_prefix("- id: ") {
+            current = id == hotel_id;
+        } else if current {
+            if let Some(code) = line.trim().strip_prefix(&format!("{supplier}: ")) {
+                return code.trim_matches('"').to_string();
+            }
+        }
+    }
+    panic!("{hotel_id} has no {supplier} code")
+}
+
+/// How many searches a simulator has answered.
+pub fn searches(stack: &Stack, protocol: &str) -> u64 {
+    let c = stack.counters(protocol);
+    c.get("search")
+        .or(c.get("PriceSearch"))
+        .copied()
+        .unwrap_or(0)
 }
