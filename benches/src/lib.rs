@@ -1,1 +1,141 @@
+//! Shared fixtures of the criterion benches: realistic supplier answers produced by the
+//! simulators' own handlers (written from the protocol specs, not from the connectors).
 
+use arigate_connectors::{
+    connector_for, AuthMode, Call, CallContext, Connector, Credentials, Occupancy, Reply,
+    SearchQuery, Stay, WireRequest, WireResponse,
+};
+use arigate_sim::catalog::Catalog;
+use arigate_sim::world::World;
+use arigate_sim::{supplier_for, Scenario, SimOptions, SimRequest, SimState};
+
+fn to_sim(req: &WireRequest) -> SimRequest {
+    let (path, raw_query) = req
+        .path
+        .split_once('?')
+        .map(|(p, q)| (p.to_string(), q.to_string()))
+        .unwrap_or((req.path.clone(), String::new()));
+    let query = raw_query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let d = |s: &str| percent_decode(s);
+            (d(k), d(v))
+        })
+        .collect();
+    let mut headers = req.headers.clone();
+    headers.push(("host".into(), "127.0.0.1:9".into()));
+    SimRequest {
+        method: req.method.as_str().to_string(),
+        path,
+        query,
+        raw_query,
+        headers,
+        body: req.body.clone(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// A connector with a 100-hotel search and the simulator's answer to it.
+pub struct Case {
+    pub protocol: &'static str,
+    pub connector: Box<dyn Connector>,
+    pub call: Call,
+    pub bearer: Option<String>,
+    pub response: WireResponse,
+}
+
+/// The call context the benches sign with.
+pub fn cx<'a>(bearer: Option<&'a str>) -> CallContext<'a> {
+    CallContext {
+        now: chrono::Utc::now().timestamp(),
+        nonce: "bench-nonce",
+        base_url: "http://127.0.0.1:9",
+        bearer,
+        customer_ip: "127.0.0.1",
+    }
+}
+
+/// The 100-hotel search case of `protocol` (Dida: 50, its limit).
+pub fn case(world: &World, protocol: &'static str) -> Case {
+    let opts = SimOptions::defaults(protocol);
+    let creds = Credentials {
+        key: opts.key.clone(),
+        secret: opts.secret.clone(),
+        account: Some("ARIGATE".into()),
+        mode: AuthMode::Native,
+    };
+    let connector = connector_for(
+        arigate_connectors::Protocol::parse(protocol).expect("protocol"),
+        creds,
+    );
+    let catalog = Catalog::new(world, protocol).expect("catalog");
+    let state = SimState::new(opts, catalog.clone(), world.clone());
+    let sim = supplier_for(protocol).expect("simulator");
+    let max = if protocol == "dida" { 50 } else { 100 };
+    let checkin = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
+    let query = SearchQuery {
+        stay: Stay {
+            checkin,
+            checkout: checkin + chrono::Duration::days(2),
+        },
+        rooms: vec![Occupancy {
+            adults: 2,
+            children_ages: vec![],
+        }],
+        hotels: catalog
+            .hotels
+            .iter()
+            .take(max)
+            .map(|h| h.code.clone())
+            .collect(),
+        currency: "EUR".into(),
+        nationality: "GB".into(),
+    };
+    let mut bearer = None;
+    if connector.needs_bearer() {
+        let req = connector
+            .build(&Call::Token, &cx(None))
+            .expect("token request");
+        let sreq = to_sim(&req);
+        let route = sim.route(&sreq).expect("token route");
+        let resp = sim.handle(&state, &route, &sreq, &Scenario::Ok);
+        if let Ok(Reply::Token { access_token, .. }) =
+            connector.parse(&Call::Token, &WireResponse::new(resp.status, resp.body))
+        {
+            bearer = Some(access_token);
+        }
+    }
+    let call = Call::Search { query };
+    let req = connector
+        .build(&call, &cx(bearer.as_deref()))
+        .expect("search request");
+    let sreq = to_sim(&req);
+    let route = sim.route(&sreq).expect("search route");
+    let resp = sim.handle(&state, &route, &sreq, &Scenario::Ok);
+    let response = WireResponse {
+        status: resp.status,
+        headers: resp.headers,
+        body: resp.body,
+    };
+    match connector.parse(&call, &response) {
+        Ok(Reply::Search { hotels }) => assert!(
+            !hotels.is_empty(),
+            "{protocol}: no hotels in the bench response"
+        ),
+        other => panic!("{protocol}: the bench response does not parse: {other:?}"),
+    }
+    Case {
+        protocol,
+        connector,
+        call,
+        bearer,
+        response,
+    }
+}

@@ -214,7 +214,7 @@ async fn a_webhook_makes_the_next_search_ask_that_supplier_again_for_that_hotel_
 
     let again = search(&stack, &h, 30).await;
     let cache = supplier_cache(&again);
-    assert_eq!(cache["hotelbeds"].0, false, "{}", again.raw);
+    assert!(!cache["hotelbeds"].0, "{}", again.raw);
     for p in ["expedia-rapid", "ota-soap", "derbysoft", "dida"] {
         assert!(cache[p].0, "{p} should still be cached: {}", again.raw);
     }
@@ -284,7 +284,7 @@ async fn a_failed_recheck_invalidates_what_the_search_showed() {
     let before = all_searches(&stack);
     let again = search(&stack, &h, 30).await;
     let cache = supplier_cache(&again);
-    assert_eq!(cache["ota-soap"].0, false, "{}", again.raw);
+    assert!(!cache["ota-soap"].0, "{}", again.raw);
     assert!(
         cache
             .iter()
@@ -423,7 +423,7 @@ async fn forged_stale_future_replayed_and_reserialized_webhooks_are_rejected_and
         202
     );
     let after = search(&stack, &h, 30).await;
-    assert_eq!(supplier_cache(&after)["hotelbeds"].0, false);
+    assert!(!supplier_cache(&after)["hotelbeds"].0);
     let replay = send(genuine, "evt-e2e-1", body.clone()).await;
     assert_eq!(replay.status, 409, "{}", replay.raw);
     let last = search(&stack, &h, 30).await;

@@ -1,0 +1,27 @@
+-- wrk script: searches that are always cold — a random hotel trio and a random stay 10 to 340
+-- days ahead, so (almost) every request misses the cache and fans out to every supplier.
+local dests = {"LIS", "BCN", "PAR", "ROM", "BER", "AMS", "LON", "NYC"}
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer demo-key"
+wrk.headers["Content-Type"] = "application/json"
+
+local statuses = {}
+request = function()
+  local d = dests[math.random(#dests)]
+  local ids = {}
+  for i = 1, 3 do ids[i] = string.format('"ARG-%s-%04d"', d, math.random(38)) end
+  local day = math.random(10, 340)
+  local checkin = os.date("!%Y-%m-%d", os.time() + day * 86400)
+  local checkout = os.date("!%Y-%m-%d", os.time() + (day + 2) * 86400)
+  local body = '{"checkin":"' .. checkin .. '","checkout":"' .. checkout .. '","hotels":[' ..
+    table.concat(ids, ",") .. '],"occupancy":[{"adults":2}],"currency":"EUR"}'
+  return wrk.format(nil, nil, nil, body)
+end
+
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+done = function(summary, latency, requests)
+  for s, n in pairs(statuses) do io.write(string.format("status %d: %d\n", s, n)) end
+end
