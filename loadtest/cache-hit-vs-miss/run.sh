@@ -33,10 +33,10 @@ run() {
   local p50; p50=$(echo "$out" | awk '/ 50%/ {print $2}')
   local p99; p99=$(echo "$out" | awk '/ 99%/ {print $2}')
   local us; us=$(awk -v d=$((c1 - c0)) -v t="$TICK" -v n="$reqs" 'BEGIN { printf "%.0f", d / t * 1e6 / n }')
-  printf "| %s | %s | %s | %s | %s | %s |\n" "$name" "$reqs" "$rps" "$p50" "$p99" "$us"
-  echo "$out" | grep -E "^status" | sed "s/^/  $name /" >&2
+  local bad; bad=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+  printf "| %s | %s | %s | %s | %s | %s | %s |\n" "$name" "$reqs" "$rps" "$p50" "$p99" "$us" "${bad:-0}"
 }
-echo "| search | requests | req/s | p50 | p99 | edge CPU µs/request |"
-echo "|---|---|---|---|---|---|"
+echo "| search | requests | req/s | p50 | p99 | edge CPU µs/request | non-2xx |"
+echo "|---|---|---|---|---|---|---|"
 run hit "$(date -u -d '+30 days' +%F)" "$(date -u -d '+32 days' +%F)" search.lua
 run cold "$(date -u -d '+31 days' +%F)" "$(date -u -d '+33 days' +%F)" search-cold.lua

@@ -5,7 +5,6 @@ wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer demo-key"
 wrk.headers["Content-Type"] = "application/json"
 
-local statuses = {}
 request = function()
   local d = dests[math.random(#dests)]
   local ids = {}
@@ -15,13 +14,5 @@ request = function()
   local checkout = os.date("!%Y-%m-%d", os.time() + (day + 2) * 86400)
   local body = '{"checkin":"' .. checkin .. '","checkout":"' .. checkout .. '","hotels":[' ..
     table.concat(ids, ",") .. '],"occupancy":[{"adults":2}],"currency":"EUR"}'
-  return wrk.format(nil, nil, nil, body)
-end
-
-response = function(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-
-done = function(summary, latency, requests)
-  for s, n in pairs(statuses) do io.write(string.format("status %d: %d\n", s, n)) end
+  return wrk.format("POST", "/v1/search", wrk.headers, body)
 end

@@ -7,12 +7,3 @@ wrk.headers["Authorization"] = "Bearer demo-key"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"checkin":"' .. checkin .. '","checkout":"' .. checkout ..
   '","hotels":["ARG-LIS-0001","ARG-LIS-0002","ARG-LIS-0003"],"occupancy":[{"adults":2}],"currency":"EUR"}'
-
-local statuses = {}
-response = function(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-
-done = function(summary, latency, requests)
-  for s, n in pairs(statuses) do io.write(string.format("status %d: %d\n", s, n)) end
-end
