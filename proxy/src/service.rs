@@ -120,6 +120,10 @@ async fn respond(
     h.insert_header("content-type", "application/json")?;
     h.insert_header("content-length", resp.body.len().to_string())?;
     h.insert_header("x-trace-id", ctx.trace_id.as_str())?;
+    // Every answer says whether it came from the cache; only browse and static ones can.
+    if !resp.headers.iter().any(|(k, _)| *k == "x-arigate-cache") {
+        h.insert_header("x-arigate-cache", "bypass")?;
+    }
     for (k, v) in resp.headers {
         h.append_header(k, v)?;
     }

@@ -430,3 +430,67 @@ async fn forged_stale_future_replayed_and_reserialized_webhooks_are_rejected_and
     assert_eq!(last.header("x-arigate-cache"), Some("hit"), "{}", last.raw);
     let _: Value = last.body;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_purge_by_tag_and_key_makes_the_next_search_miss() {
+    let stack = Stack::start().await;
+    let hotels = shared_hotels(2);
+    let (h, k) = (vec![hotels[0].clone()], vec![hotels[1].clone()]);
+    search(&stack, &h, 30).await;
+    search(&stack, &k, 30).await;
+    let purge = |body: Value| {
+        let url = format!("{}/admin/cache/purge", stack.admin);
+        async move { http("POST", &url, &[], Some(&body)).await }
+    };
+    // By unified hotel: every supplier asks again for H, K stays cached.
+    let p = purge(json!({"hotel": hotels[0]})).await;
+    assert_eq!(p.status, 200, "{}", p.raw);
+    assert_eq!(
+        p.body["invalidated"].as_array().map(Vec::len),
+        Some(5),
+        "{}",
+        p.raw
+    );
+    let again = search(&stack, &h, 30).await;
+    assert_eq!(
+        again.header("x-arigate-cache"),
+        Some("miss"),
+        "{}",
+        again.raw
+    );
+    assert_eq!(
+        search(&stack, &k, 30).await.header("x-arigate-cache"),
+        Some("hit")
+    );
+    // By supplier: only that supplier's entries.
+    assert_eq!(purge(json!({"supplier": "derbysoft"})).await.status, 200);
+    let partial = search(&stack, &k, 30).await;
+    assert_eq!(
+        partial.header("x-arigate-cache"),
+        Some("partial"),
+        "{}",
+        partial.raw
+    );
+    assert!(!supplier_cache(&partial)["derbysoft"].0);
+    // Nonsense is refused, and transactional answers always say bypass.
+    assert_eq!(purge(json!({"hotel": "ARG-NOPE-0001"})).await.status, 404);
+    assert_eq!(purge(json!({})).await.status, 400);
+    assert_eq!(
+        stack
+            .agent("GET", "/v1/destinations", None)
+            .await
+            .header("x-arigate-cache"),
+        Some("bypass")
+    );
+    let stats = http("GET", &format!("{}/admin/cache", stack.admin), &[], None).await;
+    assert!(
+        stats.body["entries"].as_u64().unwrap_or(0) > 0,
+        "{}",
+        stats.raw
+    );
+    assert!(
+        stats.body["bytes"].as_u64() <= stats.body["budget_bytes"].as_u64(),
+        "{}",
+        stats.raw
+    );
+}

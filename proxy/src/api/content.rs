@@ -134,5 +134,13 @@ pub async fn hotel(
         "codes": h.codes,
         "sources": sources,
     });
-    Ok(ApiResponse::json(200, &body).header("cache-control", STATIC_CACHE))
+    let hits = sources.iter().filter(|s| s["cache"] == "hit").count();
+    let overall = match hits {
+        0 => "miss",
+        n if n == sources.len() => "hit",
+        _ => "partial",
+    };
+    Ok(ApiResponse::json(200, &body)
+        .header("cache-control", STATIC_CACHE)
+        .header("x-arigate-cache", overall))
 }
