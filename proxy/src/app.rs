@@ -92,6 +92,13 @@ impl App {
             },
             c.static_ttl.0,
             c.hot_requests_per_minute,
+            config
+                .suppliers
+                .iter()
+                .map(|s| s.timeout.max(s.booking_timeout))
+                .chain([config.search.deadline])
+                .max()
+                .unwrap_or_default(),
         );
         App {
             cache,

@@ -78,14 +78,18 @@ fn admit(body: &[u8]) -> bool {
 
 impl BrowseCache {
     /// Storage and lock live as long as the process (pingora-cache wants `'static`).
+    /// `longest_leg` is the longest a cache-filling leg may take: the lock outlives it, so a slow
+    /// writer's lock never lapses into a second supplier call.
     pub fn new(
         budget_bytes: usize,
         policy: TtlPolicy,
         static_ttl: Duration,
         hot_per_minute: f64,
+        longest_leg: Duration,
     ) -> BrowseCache {
         let longest = static_ttl.max(policy.max);
-        let lock: Box<CacheKeyLockImpl> = CacheLock::new_boxed(Duration::from_secs(5));
+        let lock: Box<CacheKeyLockImpl> =
+            CacheLock::new_boxed(longest_leg + Duration::from_secs(1));
         BrowseCache {
             storage: Box::leak(Box::new(MemoryTier::new(
                 budget_bytes,
