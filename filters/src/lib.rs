@@ -7,5 +7,6 @@
 pub mod agent_auth;
 pub mod cache_policy;
 pub mod idempotency;
+pub mod rooms;
 pub mod tokens;
 pub mod webhook;
