@@ -62,12 +62,37 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         token_ttl: u64,
     },
+    /// Room mapping tools for supplier integration engineers.
+    Rooms {
+        #[command(subcommand)]
+        command: RoomsCommand,
+    },
     /// Print the SHA-256 of an API key, as `agents[].key_sha256` wants it.
     HashKey { key: String },
     /// Print the hotel mapping of the simulated world for a seed.
     Mapping {
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoomsCommand {
+    /// Parse two room names (and codes) and say whether they are the same room, and why.
+    Compare {
+        a: String,
+        b: String,
+        #[arg(long)]
+        supplier_a: Option<String>,
+        #[arg(long)]
+        supplier_b: Option<String>,
+        #[arg(long)]
+        code_a: Option<String>,
+        #[arg(long)]
+        code_b: Option<String>,
+        /// One JSON object: `same`, `reason` and both attribute sets.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -150,6 +175,29 @@ fn main() -> anyhow::Result<()> {
                 tokio::signal::ctrl_c().await.ok();
                 Ok(())
             })
+        }
+        Command::Rooms {
+            command:
+                RoomsCommand::Compare {
+                    a,
+                    b,
+                    supplier_a,
+                    supplier_b,
+                    code_a,
+                    code_b,
+                    json,
+                },
+        } => {
+            use arigate_filters::rooms::{compare, RoomInput};
+            let a = RoomInput::new(supplier_a.as_deref(), &a, code_a.as_deref());
+            let b = RoomInput::new(supplier_b.as_deref(), &b, code_b.as_deref());
+            let c = compare(&a, &b);
+            if json {
+                println!("{}", serde_json::to_string(&c)?);
+            } else {
+                println!("{c}");
+            }
+            Ok(())
         }
         Command::HashKey { key } => {
             println!("{}", arigate_filters::agent_auth::hash_key(&key));

@@ -6,3 +6,4 @@ mod foundation;
 mod harness;
 mod hostile_input;
 mod hostile_suppliers;
+mod rooms;

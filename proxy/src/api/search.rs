@@ -10,6 +10,7 @@ use crate::supplier_calls::call_supplier;
 use arigate_connectors::{Call, ErrorClass, HotelOffers, Occupancy, Reply, SearchQuery, Stay};
 use arigate_filters::agent_auth::Agent;
 use arigate_filters::cache_policy::browse_ttl;
+use arigate_filters::rooms::{group_rooms, RoomInput};
 use arigate_filters::tokens::OfferClaims;
 use chrono::NaiveDate;
 use pingora_proxy::Session;
@@ -17,6 +18,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 use std::time::{Duration, Instant};
@@ -367,20 +369,50 @@ pub async fn handle(
             let mut offers = hotels.remove(id)?;
             offers.sort_by_key(sort_key);
             let min_price = offers.first().map(|o| o["price"]["amount"].clone());
-            let mut rooms: Vec<(String, String, Vec<Value>)> = Vec::new();
-            for mut o in offers {
-                let room_key = format!("{}:{}", o["supplier"].as_str().unwrap_or(""), o["room_code"].as_str().unwrap_or(""));
-                let name = o["room_name"].as_str().unwrap_or("").to_string();
-                if let Some(obj) = o.as_object_mut() {
-                    obj.remove("_sort");
-                    obj.remove("room_name");
-                    obj.remove("room_code");
-                }
-                match rooms.iter_mut().find(|r| r.0 == room_key) {
-                    Some(r) => r.2.push(o),
-                    None => rooms.push((room_key, name, vec![o])),
+            // One row per real room: the suppliers' rooms grouped by `filters::rooms` (a wrong
+            // merge is worse than a missed one, so only rooms known to be the same share a row).
+            let room_of = |o: &Value| {
+                (o["supplier"].as_str().unwrap_or("").to_string(), o["room_code"].as_str().unwrap_or("").to_string())
+            };
+            let mut inputs: Vec<RoomInput> = Vec::new();
+            let mut index_of: HashMap<(String, String), usize> = HashMap::new();
+            for o in &offers {
+                let key = room_of(o);
+                if !index_of.contains_key(&key) {
+                    inputs.push(RoomInput::new(Some(&key.0), o["room_name"].as_str().unwrap_or(""), Some(&key.1)));
+                    index_of.insert(key, inputs.len() - 1);
                 }
             }
+            let groups = group_rooms(&inputs);
+            let mut group_of = vec![0usize; inputs.len()];
+            for (g, group) in groups.iter().enumerate() {
+                for m in &group.members {
+                    if let Some(slot) = group_of.get_mut(*m) {
+                        *slot = g;
+                    }
+                }
+            }
+            let mut rows: Vec<Vec<Value>> = vec![Vec::new(); groups.len()];
+            for mut o in offers {
+                let g = index_of.get(&room_of(&o)).and_then(|i| group_of.get(*i)).copied().unwrap_or(0);
+                if let Some(obj) = o.as_object_mut() {
+                    obj.remove("_sort");
+                    obj.remove("room_code");
+                    let supplier_room_name = obj.remove("room_name").unwrap_or(Value::Null);
+                    obj.insert("supplier_room_name".into(), supplier_room_name);
+                }
+                if let Some(row) = rows.get_mut(g) {
+                    row.push(o);
+                }
+            }
+            // Offers were sorted by price, so each row's first offer is its cheapest: rows follow it.
+            let mut rooms: Vec<(String, String, Vec<Value>)> = groups
+                .into_iter()
+                .zip(rows)
+                .filter(|(_, o)| !o.is_empty())
+                .map(|(g, o)| (g.room_key, g.name, o))
+                .collect();
+            rooms.sort_by_key(|(_, _, o)| o.first().and_then(|x| x["price"]["amount"].as_str()).and_then(|a| a.parse::<Decimal>().ok()).unwrap_or(Decimal::MAX));
             let name = app.config.mapping.hotel(id).map(|h| h.name.clone()).unwrap_or_default();
             Some(json!({
                 "hotel_id": id,
