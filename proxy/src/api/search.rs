@@ -378,9 +378,10 @@ pub async fn handle(
             let mut index_of: HashMap<(String, String), usize> = HashMap::new();
             for o in &offers {
                 let key = room_of(o);
-                if !index_of.contains_key(&key) {
-                    inputs.push(RoomInput::new(Some(&key.0), o["room_name"].as_str().unwrap_or(""), Some(&key.1)));
-                    index_of.insert(key, inputs.len() - 1);
+                if let std::collections::hash_map::Entry::Vacant(slot) = index_of.entry(key) {
+                    let (supplier, code) = slot.key();
+                    inputs.push(RoomInput::new(Some(supplier), o["room_name"].as_str().unwrap_or(""), Some(code)));
+                    slot.insert(inputs.len() - 1);
                 }
             }
             let groups = group_rooms(&inputs);
