@@ -1,0 +1,294 @@
+//! The embedded default trace store: the most recent spans in memory, bounded by span count,
+//! oldest evicted first, indexed by trace id, booking id and hotel id so the trace API answers
+//! without ClickHouse (DESIGN §8).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parking_lot::RwLock;
+
+use crate::span::Span;
+use crate::store::{order_story, StoreError, TraceStore, MAX_TRACES_PER_HOTEL_QUERY};
+
+/// A bounded in-memory span store. Cheap to share (`Arc`), safe to write from the sink's task
+/// while the API reads.
+#[derive(Debug)]
+pub struct RingStore {
+    capacity: usize,
+    inner: RwLock<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Spans, oldest first; `spans[i]` has sequence number `base + i`.
+    spans: VecDeque<Arc<Span>>,
+    base: u64,
+    by_trace: HashMap<String, VecDeque<u64>>,
+    /// (kind, key) → (seq, trace id) of spans mentioning the key, in insertion order.
+    by_key: HashMap<(Key, String), VecDeque<(u64, String)>>,
+    evicted: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Booking,
+    Hotel,
+}
+
+impl RingStore {
+    /// A store keeping at most `capacity` spans (at least 1).
+    pub fn new(capacity: usize) -> RingStore {
+        RingStore {
+            capacity: capacity.max(1),
+            inner: RwLock::new(Inner::default()),
+        }
+    }
+
+    /// The span bound.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Spans held now.
+    pub fn len(&self) -> usize {
+        self.inner.read().spans.len()
+    }
+
+    /// Whether no span is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Spans evicted so far to stay within the bound.
+    pub fn evicted(&self) -> u64 {
+        self.inner.read().evicted
+    }
+
+    /// Adds spans, evicting the oldest beyond the bound. Spans are stored as given: the sink
+    /// redacts them before they get here.
+    pub fn insert_batch(&self, spans: impl IntoIterator<Item = Span>) {
+        let mut inner = self.inner.write();
+        for span in spans {
+            inner.push(span, self.capacity);
+        }
+    }
+
+    fn trace_spans(inner: &Inner, trace_id: &str) -> Vec<Span> {
+        inner
+            .by_trace
+            .get(trace_id)
+            .map(|seqs| {
+                seqs.iter()
+                    .filter_map(|seq| inner.get(*seq))
+                    .map(|s| (**s).clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Traces mentioning the key, most recent first, at most `limit`.
+    fn traces_for(inner: &Inner, key: Key, id: &str, limit: usize) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        if let Some(list) = inner.by_key.get(&(key, id.to_string())) {
+            for (_, trace) in list.iter().rev() {
+                if out.len() >= limit {
+                    break;
+                }
+                if seen.insert(trace.as_str()) {
+                    out.push(trace.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Synchronous [`TraceStore::spans_by_trace`].
+    pub fn spans_by_trace_now(&self, trace_id: &str) -> Vec<Span> {
+        order_story(Self::trace_spans(&self.inner.read(), trace_id))
+    }
+
+    /// Synchronous [`TraceStore::traces_by_booking`].
+    pub fn traces_by_booking_now(
+        &self,
+        booking_id: &str,
+        search_trace_id: Option<&str>,
+    ) -> Vec<Span> {
+        let inner = self.inner.read();
+        let mut traces = Self::traces_for(&inner, Key::Booking, booking_id, usize::MAX);
+        if let Some(t) = search_trace_id {
+            if !traces.iter().any(|x| x == t) {
+                traces.push(t.to_string());
+            }
+        }
+        let spans = traces
+            .iter()
+            .flat_map(|t| Self::trace_spans(&inner, t))
+            .collect();
+        order_story(spans)
+    }
+
+    /// Synchronous [`TraceStore::traces_by_hotel`].
+    pub fn traces_by_hotel_now(&self, hotel_id: &str, limit: usize) -> Vec<Span> {
+        let inner = self.inner.read();
+        let traces = Self::traces_for(
+            &inner,
+            Key::Hotel,
+            hotel_id,
+            limit.min(MAX_TRACES_PER_HOTEL_QUERY),
+        );
+        let spans = traces
+            .iter()
+            .flat_map(|t| Self::trace_spans(&inner, t))
+            .collect();
+        order_story(spans)
+    }
+}
+
+impl Inner {
+    fn get(&self, seq: u64) -> Option<&Arc<Span>> {
+        let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        self.spans.get(i)
+    }
+
+    fn push(&mut self, span: Span, capacity: usize) {
+        while self.spans.len() >= capacity {
+            self.evict_oldest();
+        }
+        let seq = self.base + self.spans.len() as u64;
+        self.by_trace
+            .entry(span.trace_id.clone())
+            .or_default()
+            .push_back(seq);
+        if let Some(b) = &span.booking_id {
+            self.by_key
+                .entry((Key::Booking, b.clone()))
+                .or_default()
+                .push_back((seq, span.trace_id.clone()));
+        }
+        for h in &span.hotel_ids {
+            self.by_key
+                .entry((Key::Hotel, h.clone()))
+                .or_default()
+                .push_back((seq, span.trace_id.clone()));
+        }
+        self.spans.push_back(Arc::new(span));
+    }
+
+    fn evict_oldest(&mut self) {
+        let Some(old) = self.spans.pop_front() else {
+            return;
+        };
+        let seq = self.base;
+        self.base += 1;
+        self.evicted += 1;
+        if let Some(list) = self.by_trace.get_mut(&old.trace_id) {
+            if list.front() == Some(&seq) {
+                list.pop_front();
+            }
+            if list.is_empty() {
+                self.by_trace.remove(&old.trace_id);
+            }
+        }
+        let keys = old
+            .booking_id
+            .iter()
+            .map(|b| (Key::Booking, b.clone()))
+            .chain(old.hotel_ids.iter().map(|h| (Key::Hotel, h.clone())));
+        for k in keys {
+            if let Some(list) = self.by_key.get_mut(&k) {
+                while list.front().is_some_and(|(s, _)| *s <= seq) {
+                    list.pop_front();
+                }
+                if list.is_empty() {
+                    self.by_key.remove(&k);
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl TraceStore for RingStore {
+    async fn spans_by_trace(&self, trace_id: &str) -> Result<Vec<Span>, StoreError> {
+        Ok(self.spans_by_trace_now(trace_id))
+    }
+
+    async fn traces_by_booking(
+        &self,
+        booking_id: &str,
+        search_trace_id: Option<&str>,
+    ) -> Result<Vec<Span>, StoreError> {
+        Ok(self.traces_by_booking_now(booking_id, search_trace_id))
+    }
+
+    async fn traces_by_hotel(&self, hotel_id: &str, limit: usize) -> Result<Vec<Span>, StoreError> {
+        Ok(self.traces_by_hotel_now(hotel_id, limit))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::{EventType, SpanStatus};
+
+    fn span(trace: &str, id: &str, start: u64) -> Span {
+        Span::begin(trace, None, EventType::Search)
+            .with_span_id(id)
+            .with_start_ms(start)
+            .finished(SpanStatus::Success)
+    }
+
+    #[tokio::test]
+    async fn queries_by_trace_booking_and_hotel() {
+        let ring = RingStore::new(100);
+        ring.insert_batch([
+            span("search-t", "s1", 10).with_hotels(["H1", "H2"]),
+            span("search-t", "s2", 11).with_hotel("H1"),
+            span("book-t", "b1", 50).with_booking("B1").with_hotel("H1"),
+            span("query-t", "q1", 90).with_booking("B1"),
+            span("other-t", "o1", 95).with_hotel("H2"),
+        ]);
+        let t = ring.spans_by_trace("search-t").await.unwrap();
+        assert_eq!(
+            t.iter().map(|s| s.span_id.as_str()).collect::<Vec<_>>(),
+            ["s1", "s2"]
+        );
+
+        let story = ring
+            .traces_by_booking("B1", Some("search-t"))
+            .await
+            .unwrap();
+        let ids: Vec<&str> = story.iter().map(|s| s.span_id.as_str()).collect();
+        assert_eq!(ids, ["s1", "s2", "b1", "q1"]);
+
+        let h1 = ring.traces_by_hotel("H1", 1).await.unwrap();
+        assert_eq!(
+            h1.iter().map(|s| s.trace_id.as_str()).collect::<Vec<_>>(),
+            ["book-t"]
+        );
+        let h1 = ring.traces_by_hotel("H1", 10).await.unwrap();
+        assert_eq!(h1.len(), 3);
+        assert!(ring.traces_by_hotel("nope", 10).await.unwrap().is_empty());
+    }
+
+    #[test]
+    fn evicts_oldest_and_cleans_indexes() {
+        let ring = RingStore::new(3);
+        for i in 0..10u64 {
+            ring.insert_batch([span(&format!("t{i}"), "s", i)
+                .with_booking(format!("B{i}"))
+                .with_hotel("H")]);
+        }
+        assert_eq!(ring.len(), 3);
+        assert_eq!(ring.evicted(), 7);
+        assert!(ring.spans_by_trace_now("t0").is_empty());
+        assert!(ring.traces_by_booking_now("B6", None).is_empty());
+        assert_eq!(ring.traces_by_booking_now("B9", None).len(), 1);
+        let inner = ring.inner.read();
+        assert_eq!(inner.by_trace.len(), 3);
+        assert_eq!(inner.by_key.len(), 4); // B7, B8, B9, H
+        assert_eq!(inner.by_key[&(Key::Hotel, "H".to_string())].len(), 3);
+    }
+}
