@@ -18,6 +18,20 @@
 //!   `ReplacingMergeTree ORDER BY (lookup_type, lookup_key, trace_id)`, filled server-side by the
 //!   materialized view `trace_events_index_mv` on every insert into `trace_events`; look-ups by
 //!   booking or hotel read one key range here, then the few traces by primary key.
+//!
+//! For an operator at a `clickhouse-client` prompt (default names):
+//! ```sql
+//! -- one trace, in order
+//! SELECT start_ms, event_type, supplier, status, duration_ms, error_detail
+//! FROM arigate.trace_events WHERE trace_id = '…' ORDER BY start_ms;
+//! -- every trace of a booking
+//! SELECT DISTINCT trace_id FROM arigate.trace_events_index
+//! WHERE lookup_type = 'booking' AND lookup_key = '…';
+//! -- supplier error rate and p95 over the last hour
+//! SELECT supplier, countIf(status != 'success') / count() AS err, quantile(0.95)(duration_ms) AS p95
+//! FROM arigate.trace_events WHERE created_at > now() - 3600 AND event_type = 'supplier_query'
+//! GROUP BY supplier ORDER BY err DESC;
+//! ```
 
 use std::time::Duration;
 

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::span::{Span, SpanStatus};
+use crate::span::{EventType, Span, SpanStatus};
 use crate::tree::SpanNode;
 
 /// Escapes text for HTML element content and attribute values.
@@ -82,6 +82,9 @@ section h2 .tid{font:12px ui-monospace,Menlo,monospace;color:var(--mute)}
 .bar.ok{background:var(--ok)}.bar.err{background:var(--err)}.bar.to{background:var(--to)}
 .sw.ok{background:var(--ok)}.sw.err{background:var(--err)}.sw.to{background:var(--to)}
 .detail{grid-column:1/-1;padding:2px 12px 8px}
+.axis{min-height:22px;background:#fafbfc!important}
+.axis .lane span{position:absolute;top:2px;font-size:11px;color:var(--mute)}
+.axis .lane span:nth-child(2){transform:translateX(-50%)}
 .error{color:var(--err);font-weight:500}
 .to-text{color:#a16207;font-weight:500}
 details{margin-top:2px}
@@ -201,17 +204,40 @@ pub fn render_booking_html(booking_id: &str, traces: &[Vec<SpanNode>]) -> String
     h
 }
 
+/// Names a trace by its most telling span: what happened to the booking beats the search
+/// legs under it.
 fn trace_title(t: &[SpanNode]) -> String {
-    t.first()
-        .map(|r| {
-            let mut s = r.span.event_type.as_str().replace('_', " ");
-            if let Some(sup) = &r.span.supplier {
-                s.push_str(" @ ");
-                s.push_str(sup);
+    fn rank(e: EventType) -> u8 {
+        match e {
+            EventType::Book => 9,
+            EventType::Cancel => 8,
+            EventType::Confirm => 7,
+            EventType::QueryOrder => 6,
+            EventType::CheckAvail => 5,
+            EventType::Webhook => 4,
+            EventType::Search => 3,
+            EventType::Invalidate => 2,
+            EventType::SupplierQuery | EventType::CacheHit => 1,
+            EventType::Other => 0,
+        }
+    }
+    let mut best: Option<&Span> = None;
+    for r in t {
+        r.walk(0, &mut |n, _| {
+            if best.is_none_or(|b| rank(n.span.event_type) > rank(b.event_type)) {
+                best = Some(&n.span);
             }
-            s
-        })
-        .unwrap_or_default()
+        });
+    }
+    best.map(|b| {
+        let mut s = b.event_type.as_str().replace('_', " ");
+        if let Some(sup) = &b.supplier {
+            s.push_str(" @ ");
+            s.push_str(sup);
+        }
+        s
+    })
+    .unwrap_or_default()
 }
 
 fn worst(t: &[SpanNode]) -> SpanStatus {
@@ -254,7 +280,14 @@ fn render_trace(h: &mut String, i: usize, roots: &[SpanNode]) {
         if rows.len() == 1 { "" } else { "s" },
         escape(trace_id)
     );
-    h.push('\n');
+    let _ = write!(
+        h,
+        "<div class=\"row axis\"><div class=\"label meta\">span</div><div class=\"dur meta\">took</div>\
+         <div class=\"lane\"><span style=\"left:0\">0</span><span style=\"left:50%\">{}</span>\
+         <span style=\"right:0\">{}</span></div></div>",
+        human_ms(end.saturating_sub(start) / 2),
+        human_ms(end.saturating_sub(start))
+    );
     for row in rows {
         let s = row.span;
         let left = (s.start_ms.saturating_sub(start)) as f64 / width * 100.0;
@@ -303,7 +336,11 @@ fn render_trace(h: &mut String, i: usize, roots: &[SpanNode]) {
             || !s.attributes.is_empty()
             || s.status != SpanStatus::Success;
         if has_detail {
-            h.push_str("<div class=\"detail\">");
+            let _ = write!(
+                h,
+                "<div class=\"detail\" style=\"padding-left:{}px\">",
+                12 + row.depth * 18
+            );
             match s.status {
                 SpanStatus::Error => {
                     let _ = write!(
@@ -361,7 +398,7 @@ fn render_trace(h: &mut String, i: usize, roots: &[SpanNode]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::span::{EventType, Span};
+    use crate::span::Span;
     use crate::tree::trees_by_trace;
 
     fn story() -> Vec<Vec<SpanNode>> {

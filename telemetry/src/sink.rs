@@ -342,7 +342,10 @@ impl SpanWriter {
     pub fn spawn(self) -> SinkHandle {
         let (stop, stopped) = oneshot::channel::<()>();
         let join = tokio::spawn(self.run(async move {
-            let _ = stopped.await;
+            // A dropped handle is not a shutdown: the writer then runs until every sink is gone.
+            if stopped.await.is_err() {
+                std::future::pending::<()>().await;
+            }
         }));
         SinkHandle { stop, join }
     }
@@ -689,6 +692,28 @@ mod tests {
         sink.record(span(99));
         assert_eq!(sink.dropped(), 13, "a stopped writer counts as a drop too");
         SpanSink::disabled().record(span(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dropping_the_handle_keeps_writing_until_the_sinks_are_gone() {
+        let ring = Arc::new(RingStore::new(100));
+        let cfg = SinkConfig {
+            flush_interval: Duration::from_millis(10),
+            ..SinkConfig::default()
+        };
+        let (sink, writer) = ring_pipeline(ring.clone(), cfg);
+        drop(writer.spawn());
+        sink.record(span(1));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(ring.len(), 1);
+        sink.record(span(2));
+        drop(sink);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            ring.len(),
+            2,
+            "the last spans are flushed when the sinks go"
+        );
     }
 
     #[test]
