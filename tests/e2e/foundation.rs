@@ -65,15 +65,7 @@ async fn a_search_for_shared_hotels_returns_offers_from_all_five_suppliers() {
             "{p} returned no offers: {status}"
         );
         // One search call per supplier (plus DerbySoft's token), nothing else.
-        let c = stack.counters(p);
-        assert_eq!(
-            c.get("search")
-                .copied()
-                .or(c.get("PriceSearch").copied())
-                .or(c.get("availability").copied()),
-            Some(1),
-            "{p}: {c:?}"
-        );
+        assert_eq!(searches(&stack, p), 1, "{p}: {:?}", stack.counters(p));
     }
     let all = offers(&s.body);
     for (hotel, o) in &all {
