@@ -12,6 +12,6 @@ pub mod schema;
 mod validate;
 
 pub use validate::{
-    load, load_str, AgentConfig, Config, ConfigError, CurrencyTable, HotelMapping, MappedHotel,
-    SearchConfig, SupplierConfig, TokenConfig,
+    load, load_str, AgentConfig, ClickHouseConfig, Config, ConfigError, CurrencyTable,
+    HotelMapping, MappedHotel, SearchConfig, SupplierConfig, TokenConfig, TracesConfig,
 };

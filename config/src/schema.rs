@@ -23,6 +23,8 @@ pub struct FileConfig {
     pub limits: LimitsFile,
     #[serde(default)]
     pub cache: CacheFile,
+    #[serde(default)]
+    pub traces: TracesFile,
     pub currency: CurrencyFile,
     pub agents: Vec<AgentFile>,
     pub suppliers: Vec<SupplierFile>,
@@ -148,6 +150,85 @@ impl Default for CacheFile {
             holidays: Vec::new(),
         }
     }
+}
+
+/// Spans of every request (DESIGN §6): kept in memory by default, streamed to ClickHouse when
+/// `clickhouse` is set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracesFile {
+    /// Record spans at all. Default true.
+    pub enabled: bool,
+    /// The `service` column of every span (a node name, say). Default `arigate-edge`.
+    pub service: String,
+    /// Spans kept in memory when no ClickHouse is configured (oldest evicted). Default 50000.
+    pub memory_spans: usize,
+    /// Spans waiting between the request path and the writer; past it new spans are dropped
+    /// and counted. Default 65536.
+    pub queue_spans: usize,
+    /// Spans the writer holds while the store fails; past it the oldest are dropped. Default 200000.
+    pub buffer_spans: usize,
+    /// Rows per insert at most. Default 10000.
+    pub batch_rows: usize,
+    /// A partial batch is written when its oldest span has waited this long. Default 1s.
+    pub flush_interval: HumanDuration,
+    /// Bytes kept of each request/response excerpt, after secrets are removed. Default 2048.
+    pub excerpt_bytes: usize,
+    pub clickhouse: Option<ClickHouseFile>,
+}
+
+impl Default for TracesFile {
+    fn default() -> Self {
+        TracesFile {
+            enabled: true,
+            service: "arigate-edge".into(),
+            memory_spans: 50_000,
+            queue_spans: 65_536,
+            buffer_spans: 200_000,
+            batch_rows: 10_000,
+            flush_interval: HumanDuration(std::time::Duration::from_secs(1)),
+            excerpt_bytes: 2048,
+            clickhouse: None,
+        }
+    }
+}
+
+/// The ClickHouse trace store (HTTP interface). arigate creates the database and table on start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClickHouseFile {
+    /// HTTP interface, e.g. `http://127.0.0.1:8123`.
+    pub url: String,
+    #[serde(default)]
+    pub user: Option<String>,
+    /// `${ENV}` reference.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Default `arigate`.
+    #[serde(default = "default_ch_database")]
+    pub database: String,
+    /// Default `trace_events`.
+    #[serde(default = "default_ch_table")]
+    pub table: String,
+    /// Days spans are kept. Default 14.
+    #[serde(default = "default_ch_retention")]
+    pub retention_days: u32,
+    /// Timeout of one insert or query. Default 10s.
+    #[serde(default = "default_ch_timeout")]
+    pub query_timeout: HumanDuration,
+}
+
+fn default_ch_database() -> String {
+    "arigate".into()
+}
+fn default_ch_table() -> String {
+    "trace_events".into()
+}
+fn default_ch_retention() -> u32 {
+    14
+}
+fn default_ch_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(10))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -48,6 +48,7 @@ pub struct Config {
     pub idempotency_ttl: Duration,
     pub currency: CurrencyTable,
     pub cache: CacheFile,
+    pub traces: TracesConfig,
     pub agents: Vec<AgentConfig>,
     pub suppliers: Vec<SupplierConfig>,
     pub mapping: Arc<HotelMapping>,
@@ -76,6 +77,50 @@ pub struct SearchConfig {
     pub max_hotels: usize,
     pub max_rooms: usize,
     pub max_nights: i64,
+}
+
+/// The trace pipeline, validated; `clickhouse` has its password substituted.
+#[derive(Clone)]
+pub struct TracesConfig {
+    pub enabled: bool,
+    pub service: String,
+    pub memory_spans: usize,
+    pub queue_spans: usize,
+    pub buffer_spans: usize,
+    pub batch_rows: usize,
+    pub flush_interval: Duration,
+    pub excerpt_bytes: usize,
+    pub clickhouse: Option<ClickHouseConfig>,
+}
+
+/// Where spans go in production.
+#[derive(Clone)]
+pub struct ClickHouseConfig {
+    pub url: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub database: String,
+    pub table: String,
+    pub retention_days: u32,
+    pub query_timeout: Duration,
+}
+
+impl std::fmt::Debug for TracesConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracesConfig")
+            .field("enabled", &self.enabled)
+            .field("service", &self.service)
+            .field("memory_spans", &self.memory_spans)
+            .field("queue_spans", &self.queue_spans)
+            .field(
+                "clickhouse",
+                &self
+                    .clickhouse
+                    .as_ref()
+                    .map(|c| (&c.url, &c.database, &c.table)),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// Units per 1 EUR.
@@ -464,6 +509,7 @@ impl Validator<'_> {
             }
         };
         let mapping = mapping.map(|m| self.mapping(m, &codes));
+        let traces = self.traces(&f.traces);
         if !self.problems.is_empty() {
             return Err(ConfigError {
                 problems: self.problems,
@@ -491,6 +537,7 @@ impl Validator<'_> {
                 idempotency_entries: l.idempotency_entries,
                 idempotency_ttl: l.idempotency_ttl.0,
                 cache: f.cache.clone(),
+                traces,
                 currency: CurrencyTable {
                     as_of: f.currency.as_of,
                     per_eur,
@@ -500,6 +547,74 @@ impl Validator<'_> {
                 mapping: Arc::new(mapping),
             }),
             _ => Err(ConfigError::one("invalid configuration")),
+        }
+    }
+
+    fn traces(&mut self, t: &TracesFile) -> TracesConfig {
+        let mut bounded = |name: &str, v: usize, max: usize| {
+            if v == 0 || v > max {
+                self.problem(
+                    &format!("traces.{name}"),
+                    format!("must be between 1 and {max}"),
+                );
+            }
+        };
+        bounded("memory_spans", t.memory_spans, 10_000_000);
+        bounded("queue_spans", t.queue_spans, 10_000_000);
+        bounded("buffer_spans", t.buffer_spans, 10_000_000);
+        bounded("batch_rows", t.batch_rows, 1_000_000);
+        bounded("excerpt_bytes", t.excerpt_bytes, 1 << 20);
+        if t.flush_interval.0.is_zero() {
+            self.problem("traces.flush_interval", "must be more than zero");
+        }
+        let clickhouse = t.clickhouse.as_ref().map(|c| {
+            let url = self.secret("traces.clickhouse.url", &c.url);
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                self.problem(
+                    "traces.clickhouse.url",
+                    "must be an http:// or https:// URL",
+                );
+            }
+            for (name, v) in [("database", &c.database), ("table", &c.table)] {
+                if v.is_empty() || !v.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+                    self.problem(
+                        &format!("traces.clickhouse.{name}"),
+                        "use letters, digits and '_'",
+                    );
+                }
+            }
+            if c.retention_days == 0 {
+                self.problem(
+                    "traces.clickhouse.retention_days",
+                    "must keep at least 1 day",
+                );
+            }
+            ClickHouseConfig {
+                url,
+                user: c
+                    .user
+                    .as_ref()
+                    .map(|u| self.secret("traces.clickhouse.user", u)),
+                password: c
+                    .password
+                    .as_ref()
+                    .map(|p| self.secret("traces.clickhouse.password", p)),
+                database: c.database.clone(),
+                table: c.table.clone(),
+                retention_days: c.retention_days,
+                query_timeout: c.query_timeout.0,
+            }
+        });
+        TracesConfig {
+            enabled: t.enabled,
+            service: t.service.clone(),
+            memory_spans: t.memory_spans,
+            queue_spans: t.queue_spans,
+            buffer_spans: t.buffer_spans,
+            batch_rows: t.batch_rows,
+            flush_interval: t.flush_interval.0,
+            excerpt_bytes: t.excerpt_bytes,
+            clickhouse,
         }
     }
 
@@ -783,12 +898,51 @@ mapping: hotels.yaml
         "    endpoint: http://127.0.0.1:9101\n    timeout: soon",
         "suppliers[0].timeout"
     )]
+    #[case(
+        "mapping: hotels.yaml",
+        "mapping: hotels.yaml\ntraces: {clickhouse: {url: \"tcp://ch:9000\"}}",
+        "traces.clickhouse.url: must be an http:// or https:// URL"
+    )]
+    #[case(
+        "mapping: hotels.yaml",
+        "mapping: hotels.yaml\ntraces: {clickhouse: {url: \"http://ch:8123\", table: \"spans; DROP\"}}",
+        "traces.clickhouse.table: use letters, digits and '_'"
+    )]
+    #[case(
+        "mapping: hotels.yaml",
+        "mapping: hotels.yaml\ntraces: {queue_spans: 0}",
+        "traces.queue_spans: must be between 1 and"
+    )]
+    #[case(
+        "mapping: hotels.yaml",
+        "mapping: hotels.yaml\ntraces: {clickhouse: {url: \"http://ch:8123\", password: \"${CH_PW}\"}}",
+        "traces.clickhouse.password: environment variable CH_PW is not set"
+    )]
     fn problems_name_their_path(#[case] from: &str, #[case] to: &str, #[case] expected: &str) {
         let text = base().replacen(from, to, 1);
         assert_ne!(text, base(), "the case must change the file");
         let err = load(&text).expect_err("invalid").to_string();
         assert!(err.contains(expected), "{err}");
         assert!(!err.contains("s3cr3t"), "a secret leaked into: {err}");
+    }
+
+    #[test]
+    fn traces_default_to_memory_and_take_clickhouse_secrets_from_env() {
+        let c = load(&base()).expect("valid");
+        assert!(c.traces.enabled && c.traces.clickhouse.is_none());
+        let text = base().replacen(
+            "mapping: hotels.yaml",
+            "mapping: hotels.yaml\ntraces: {clickhouse: {url: \"http://ch:8123\", password: \"${HB_SECRET}\"}}",
+            1,
+        );
+        let c = load(&text).expect("valid");
+        let ch = c.traces.clickhouse.as_ref().expect("clickhouse");
+        assert_eq!(ch.password.as_deref(), Some("s3cr3t"));
+        assert_eq!(
+            (ch.database.as_str(), ch.table.as_str(), ch.retention_days),
+            ("arigate", "trace_events", 14)
+        );
+        assert!(!format!("{:?}", c.traces).contains("s3cr3t"));
     }
 
     #[test]

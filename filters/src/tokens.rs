@@ -169,6 +169,10 @@ pub struct OfferClaims {
     /// The currency the agent searched in (prices are shown converted to it).
     #[serde(rename = "c", default)]
     pub currency: String,
+    /// Trace id of the re-check that confirmed the offer, once re-checked: a booking of it
+    /// links back to both the search and the re-check.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub recheck_trace_id: Option<String>,
 }
 
 impl OfferClaims {
@@ -212,6 +216,9 @@ pub struct BookingClaims {
         with = "compact_opt_offer_key"
     )]
     pub offer: Option<OfferKey>,
+    /// Trace id of the re-check of the booked offer, if it was re-checked.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub recheck_trace_id: Option<String>,
 }
 
 /// [`OfferKey`] as a JSON array rather than an object: half the size once base64-encoded.
@@ -401,6 +408,7 @@ mod tests {
             trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
             exp: 1_767_227_400,
             currency: "EUR".into(),
+            recheck_trace_id: None,
         }
     }
 
@@ -418,6 +426,7 @@ mod tests {
             created: 1_767_225_600,
             currency: "USD".into(),
             offer,
+            recheck_trace_id: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! The admin listener (loopback by default): `/healthz`, `/readyz`, `/admin/suppliers`.
+//! The admin listener (loopback by default): `/healthz`, `/readyz`, `/admin/suppliers`, cache
+//! stats and purge, and the trace API ([`crate::trace_api`]).
 
 use crate::app::App;
 use arigate_filters::cache_policy::Tag;
@@ -43,6 +44,18 @@ impl ServeHttp for Admin {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let path = session.req_header().uri.path().to_string();
         let app = &self.app;
+        let query = session.req_header().uri.query().map(str::to_string);
+        let accept = session
+            .req_header()
+            .headers
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        if let Some(r) =
+            crate::trace_api::route(app, &path, query.as_deref(), accept.as_deref()).await
+        {
+            return r;
+        }
         match path.as_str() {
             "/healthz" => json_response(200, json!({"status": "ok"})),
             "/readyz" => {

@@ -2,6 +2,7 @@
 //! token cache), signed-token keys, the idempotency store and the agent directory.
 
 use crate::cache::BrowseCache;
+use crate::traces::Traces;
 use arigate_config::{Config, SupplierConfig};
 use arigate_connectors::{connector_for, Connector};
 use arigate_filters::agent_auth::{Agent, AgentDirectory};
@@ -37,6 +38,7 @@ pub struct App {
     pub agents: AgentDirectory,
     pub webhooks: WebhookVerifier,
     pub cache: BrowseCache,
+    pub traces: Traces,
     /// Addresses `/readyz` checks besides the edge's own listener (the demo's simulators).
     pub ready_checks: Vec<std::net::SocketAddr>,
 }
@@ -102,6 +104,7 @@ impl App {
         );
         App {
             cache,
+            traces: Traces::disabled(),
             tokens: TokenSigner::new(&config.tokens.secret, &config.tokens.previous),
             idempotency: IdempotencyStore::new(config.idempotency_entries, config.idempotency_ttl),
             webhooks: WebhookVerifier::new(300, 100_000),

@@ -13,9 +13,11 @@
 
 use crate::app::SupplierRuntime;
 use crate::cache::CacheStatus;
+use crate::traces::LegTrace;
 use arigate_connectors::{
     wire, Call, CallContext, ErrorClass, Reply, SupplierError, WireRequest, WireResponse,
 };
+use arigate_telemetry::{EventType, Span, SpanStatus};
 use bytes::Bytes;
 use pingora_core::protocols::http::HttpTask;
 use pingora_core::upstreams::peer::HttpPeer;
@@ -42,6 +44,8 @@ pub struct LegSpec {
     pub max_response_bytes: usize,
     /// Set for browse and static legs that may be served from and stored in the cache.
     pub cache: Option<LegCache>,
+    /// Where the leg's span goes in its agent request's trace.
+    pub trace: Option<LegTrace>,
 }
 
 /// How a cacheable leg is cached.
@@ -272,6 +276,11 @@ pub struct LegState {
     gzip: bool,
     buf: Vec<u8>,
     started: Instant,
+    /// The leg's span, recorded in the logging phase.
+    span: Option<Span>,
+    /// How the leg ended, once known: `Ok` or the classified supplier error.
+    outcome: Option<Result<(), SupplierError>>,
+    excerpt_limit: usize,
 }
 
 /// The leg this (sub)request is, if it is one.
@@ -285,7 +294,12 @@ pub fn leg_of(session: &Session) -> Option<Arc<LegSpec>> {
 }
 
 impl LegState {
-    pub fn new(spec: Arc<LegSpec>) -> LegState {
+    /// `excerpt_limit`: bytes of the wire request and response copied into the leg's span.
+    pub fn new(spec: Arc<LegSpec>, excerpt_limit: usize) -> LegState {
+        let span = spec
+            .trace
+            .as_ref()
+            .map(|t| t.begin(spec.supplier.code(), spec.call.op()));
         LegState {
             spec,
             wire: None,
@@ -294,7 +308,59 @@ impl LegState {
             gzip: false,
             buf: Vec::new(),
             started: Instant::now(),
+            span,
+            outcome: None,
+            excerpt_limit,
         }
+    }
+
+    /// Notes how the cache served this leg: a hit is a `cache_hit` span, a miss stays a
+    /// `supplier_query`.
+    pub fn note_cache(&mut self, status: CacheStatus) {
+        if let Some(span) = self.span.as_mut() {
+            if matches!(status, CacheStatus::Hit | CacheStatus::Stale) {
+                span.event_type = EventType::CacheHit;
+            }
+            span.attributes
+                .insert("cache".into(), status.as_str().into());
+        }
+    }
+
+    /// Closes the leg's span with how the leg ended (`e`: the proxy error, if any).
+    pub fn finish_span(&mut self, e: Option<&Error>) -> Option<Span> {
+        let mut span = self.span.take()?;
+        let outcome = match (self.outcome.take(), e) {
+            (Some(o), _) => o,
+            (None, Some(e)) => Err(classify(e)),
+            (None, None) => Ok(()),
+        };
+        if self.supplier_status != 0 {
+            span.attributes
+                .insert("supplier_status".into(), self.supplier_status.to_string());
+        }
+        match outcome {
+            Ok(()) => span.finish(SpanStatus::Success),
+            Err(err) => {
+                let status = if err.class == ErrorClass::SupplierTimeout {
+                    SpanStatus::Timeout
+                } else {
+                    SpanStatus::Error
+                };
+                span.attributes
+                    .insert("error_class".into(), err.class.to_string());
+                if !err.code.is_empty() {
+                    span.attributes
+                        .insert("supplier_code".into(), err.code.clone());
+                }
+                span.fail(status, format!("{}: {}", err.class, err.message));
+            }
+        }
+        Some(span)
+    }
+
+    fn excerpt(&self, data: &[u8]) -> String {
+        let cut = data.len().min(self.excerpt_limit);
+        String::from_utf8_lossy(data.get(..cut).unwrap_or_default()).into_owned()
     }
 
     pub fn call(&self) -> &Call {
@@ -318,10 +384,22 @@ impl LegState {
         };
         match self.spec.supplier.connector.build(&self.spec.call, &cx) {
             Ok(w) => {
+                if self.span.is_some() {
+                    let excerpt = format!(
+                        "{} {}\n{}",
+                        w.method.as_str(),
+                        w.path,
+                        self.excerpt(&w.body)
+                    );
+                    if let Some(span) = self.span.as_mut() {
+                        span.request_data = excerpt;
+                    }
+                }
                 self.wire = Some(w);
                 Ok(false)
             }
             Err(e) => {
+                self.outcome = Some(Err(e.clone()));
                 write_outcome(session, &LegOutcome::Err(e)).await?;
                 Ok(true)
             }
@@ -430,7 +508,22 @@ impl LegState {
     }
 
     fn translate(&mut self) -> LegOutcome {
+        let outcome = self.translate_raw();
+        self.outcome = Some(match &outcome {
+            LegOutcome::Ok(_) => Ok(()),
+            LegOutcome::Err(e) => Err(e.clone()),
+        });
+        outcome
+    }
+
+    fn translate_raw(&mut self) -> LegOutcome {
         let raw = std::mem::take(&mut self.buf);
+        if self.span.is_some() {
+            let excerpt = self.excerpt(&raw);
+            if let Some(span) = self.span.as_mut() {
+                span.response_data = excerpt;
+            }
+        }
         let raw = if self.gzip {
             match wire::gunzip_bounded(&raw, self.spec.max_response_bytes) {
                 Ok(b) => b,
@@ -447,9 +540,13 @@ impl LegState {
     }
 
     /// A failed leg answers with a classified error if it still can.
-    pub async fn fail(&self, session: &mut Session, e: &Error) -> FailToProxy {
+    pub async fn fail(&mut self, session: &mut Session, e: &Error) -> FailToProxy {
+        let err = classify(e);
+        if self.outcome.is_none() {
+            self.outcome = Some(Err(err.clone()));
+        }
         if session.response_written().is_none() {
-            let _ = write_outcome(session, &LegOutcome::Err(classify(e))).await;
+            let _ = write_outcome(session, &LegOutcome::Err(err)).await;
         }
         FailToProxy {
             error_code: 502,

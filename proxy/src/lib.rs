@@ -14,6 +14,8 @@ pub mod errors;
 pub mod legs;
 pub mod service;
 pub mod supplier_calls;
+pub mod trace_api;
+pub mod traces;
 
 use app::App;
 use pingora_core::server::configuration::ServerConf;
@@ -21,7 +23,14 @@ use pingora_core::server::Server;
 use std::sync::Arc;
 
 /// Runs the edge and its admin listener until the process is stopped.
-pub fn serve(app: App) -> ! {
+pub fn serve(mut app: App) -> ! {
+    app.traces = match traces::Traces::start(&app.config.traces) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the trace pipeline");
+            std::process::exit(1)
+        }
+    };
     let app = Arc::new(app);
     let conf = ServerConf {
         threads: app.config.threads,

@@ -28,6 +28,12 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Create the ClickHouse trace database and table of a configuration now (the edge also
+    /// does it on start).
+    Migrate {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// The edge plus five simulated suppliers on loopback (no Redis or ClickHouse needed).
     Demo {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -126,6 +132,20 @@ fn main() -> anyhow::Result<()> {
                     eprint!("{}: invalid\n{e}", config.display());
                     std::process::exit(1)
                 }
+            }
+        }
+        Command::Migrate { config } => {
+            let cfg = arigate_config::load(&config, &|k| std::env::var(k).ok())
+                .map_err(|e| anyhow::anyhow!("{}:\n{e}", config.display()))?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            match rt.block_on(arigate::traces::migrate(&cfg.traces)) {
+                Ok(report) => {
+                    println!("trace store ready: {report}");
+                    Ok(())
+                }
+                Err(e) => anyhow::bail!("migrate failed: {e}"),
             }
         }
         Command::Demo {

@@ -9,6 +9,8 @@ use crate::app::App;
 use crate::cache::CacheStatus;
 use crate::errors::ApiError;
 use crate::legs::{leg_of, LegState, CACHE_AGE, CACHE_FRESH_FOR, CACHE_STATUS};
+use crate::traces::{event_of, status_of, RequestTrace};
+use arigate_telemetry::RelatedType;
 use async_trait::async_trait;
 use bytes::Bytes;
 use pingora_cache::{
@@ -31,6 +33,8 @@ pub struct RequestCtx {
     pub started: Instant,
     pub route: &'static str,
     pub status: u16,
+    /// The agent request's trace (root span and ids); empty for legs.
+    pub trace: RequestTrace,
     pub leg: Option<LegState>,
 }
 
@@ -66,14 +70,24 @@ impl Edge {
         let app = &*self.app;
         let method = session.req_header().method.as_str().to_string();
         let path = session.req_header().uri.path().to_string();
+        ctx.trace.annotate(|s| {
+            s.attributes.insert("method".into(), method.clone());
+            s.attributes
+                .insert("path".into(), path.chars().take(200).collect());
+        });
         let route = Route::resolve(&method, &path)?;
         ctx.route = route.name();
+        ctx.trace
+            .annotate(|s| s.event_type = event_of(route.name()));
         let max = app.config.max_request_body_bytes;
         if let Route::Webhook(supplier) = &route {
             let body = api::read_body(session, max).await?;
-            return webhooks::handle(app, session, supplier, &body);
+            return webhooks::handle(app, session, supplier, &body, &ctx.trace);
         }
         let agent = api::authenticate(app, session)?;
+        ctx.trace.annotate(|s| {
+            s.agent_id = Some(agent.id.clone());
+        });
         let body = if method == "POST" {
             api::read_body(session, max).await?
         } else {
@@ -84,16 +98,23 @@ impl Edge {
             app,
             session,
             agent,
-            trace_id: &ctx.trace_id,
+            trace: &ctx.trace,
             customer_ip: api::client_ip(session),
         };
         match route {
-            Route::Search => search::handle(app, session, agent, &body, &ctx.trace_id).await,
+            Route::Search => search::handle(app, session, agent, &body, &ctx.trace).await,
             Route::Destinations => Ok(content::destinations(app)),
             Route::HotelsInDestination => {
                 content::hotels(app, api::query_param(session, "destination"))
             }
-            Route::Hotel(id) => content::hotel(app, session, agent, &id).await,
+            Route::Hotel(id) => {
+                ctx.trace.annotate(|s| {
+                    s.hotel_ids.push(id.clone());
+                    s.related_type = Some(RelatedType::Hotel);
+                    s.related_id = id.clone();
+                });
+                content::hotel(app, session, agent, &id, &ctx.trace).await
+            }
             Route::Availability => booking::availability(&tx, &body).await,
             Route::Book => {
                 let key = session
@@ -143,6 +164,7 @@ impl ProxyHttp for Edge {
             started: Instant::now(),
             route: "unknown",
             status: 0,
+            trace: RequestTrace::none(),
             leg: None,
         }
     }
@@ -153,7 +175,7 @@ impl ProxyHttp for Edge {
         ctx: &mut RequestCtx,
     ) -> pingora_error::Result<()> {
         match leg_of(session) {
-            Some(spec) => ctx.leg = Some(LegState::new(spec)),
+            Some(spec) => ctx.leg = Some(LegState::new(spec, self.app.traces.excerpt_limit())),
             None => {
                 let tp = session
                     .req_header()
@@ -161,6 +183,7 @@ impl ProxyHttp for Edge {
                     .get("traceparent")
                     .and_then(|v| v.to_str().ok());
                 ctx.trace_id = trace_id_from(tp);
+                ctx.trace = RequestTrace::new(ctx.trace_id.clone());
             }
         }
         Ok(())
@@ -184,6 +207,9 @@ impl ProxyHttp for Edge {
                 if e.status == 413 {
                     session.set_keepalive(None);
                 }
+                ctx.trace.annotate(|s| {
+                    s.error_detail = format!("{}: {}", e.code, e.message);
+                });
                 let mut r = ApiResponse {
                     status: e.status,
                     body: e.body(&ctx.trace_id),
@@ -277,7 +303,9 @@ impl ProxyHttp for Edge {
         resp: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> pingora_error::Result<()> {
-        let Some(leg) = &ctx.leg else { return Ok(()) };
+        let Some(leg) = ctx.leg.as_mut() else {
+            return Ok(());
+        };
         if leg.spec.cache.is_none() {
             return Ok(());
         }
@@ -288,6 +316,7 @@ impl ProxyHttp for Edge {
             _ => CacheStatus::Bypass,
         };
         self.app.cache.lookups.count(status);
+        leg.note_cache(status);
         resp.insert_header(CACHE_STATUS, status.as_str())?;
         if let Some(meta) = session.cache.maybe_cache_meta() {
             let fresh_for = meta
@@ -386,7 +415,7 @@ impl ProxyHttp for Edge {
         e: &Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        if let Some(leg) = &ctx.leg {
+        if let Some(leg) = ctx.leg.as_mut() {
             return leg.fail(session, e).await;
         }
         let err = ApiError::new(500, "internal", "the edge could not complete the request");
@@ -407,7 +436,34 @@ impl ProxyHttp for Edge {
     }
 
     async fn logging(&self, _session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
-        if ctx.leg.is_none() {
+        if let Some(leg) = ctx.leg.as_mut() {
+            if let Some(span) = leg.finish_span(e) {
+                self.app.traces.record(span);
+            }
+            return;
+        }
+        if let Some(mut root) = ctx.trace.take_root() {
+            let status = if ctx.status == 0 { 499 } else { ctx.status };
+            root.attributes
+                .insert("http_status".into(), status.to_string());
+            root.attributes.insert("route".into(), ctx.route.into());
+            let detail = std::mem::take(&mut root.error_detail);
+            match status_of(status) {
+                arigate_telemetry::SpanStatus::Success => {
+                    root.finish(arigate_telemetry::SpanStatus::Success)
+                }
+                other => root.fail(
+                    other,
+                    if detail.is_empty() {
+                        format!("HTTP {status}")
+                    } else {
+                        detail
+                    },
+                ),
+            }
+            self.app.traces.record(root);
+        }
+        {
             tracing::debug!(trace_id = %ctx.trace_id, route = ctx.route, status = ctx.status, elapsed_ms = ctx.started.elapsed().as_millis() as u64, error = ?e.map(|e| e.etype().as_str()), "request");
         }
     }

@@ -3,24 +3,42 @@
 
 use crate::app::SupplierRuntime;
 use crate::legs::{self, LegCache, LegResult, LegSpec};
+use crate::traces::LegTrace;
 use arigate_connectors::{Call, ErrorClass, Reply, SupplierError};
 use pingora_proxy::Session;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Runs `call` at `supplier` within `timeout` (token fetches included).
+/// How one supplier call runs.
+pub struct CallOptions<'a> {
+    /// For the whole call, token fetches included.
+    pub timeout: Duration,
+    pub customer_ip: &'a str,
+    pub max_response_bytes: usize,
+    /// Browse and static calls only.
+    pub cache: Option<LegCache>,
+    /// Where the call's spans go.
+    pub trace: Option<LegTrace>,
+}
+
+/// Runs `call` at `supplier` within `opts.timeout` (token fetches included).
 pub async fn call_supplier(
     session: &Session,
     supplier: &Arc<SupplierRuntime>,
     call: Call,
-    timeout: Duration,
-    customer_ip: &str,
-    max_response_bytes: usize,
-    cache: Option<LegCache>,
+    opts: CallOptions<'_>,
 ) -> LegResult {
+    let CallOptions {
+        timeout,
+        customer_ip,
+        max_response_bytes,
+        cache,
+        trace,
+    } = opts;
     let started = Instant::now();
     let deadline = started + timeout;
     let spec = |call: Call, bearer: Option<String>| LegSpec {
+        trace: trace.clone(),
         supplier: supplier.clone(),
         cache: if matches!(call, Call::Token) {
             None

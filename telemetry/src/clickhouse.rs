@@ -586,11 +586,11 @@ impl TraceStore for ClickHouseStore {
     async fn traces_by_booking(
         &self,
         booking_id: &str,
-        search_trace_id: Option<&str>,
+        linked: &[&str],
     ) -> Result<Vec<Span>, StoreError> {
         let mut traces = self.traces_for("booking", booking_id, 1000).await?;
-        if let Some(t) = search_trace_id {
-            if !traces.iter().any(|x| x == t) {
+        for t in linked {
+            if !t.is_empty() && !traces.iter().any(|x| x == t) {
                 traces.push(t.to_string());
             }
         }

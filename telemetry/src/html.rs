@@ -94,6 +94,18 @@ pre{margin:4px 0;padding:8px;background:#f3f4f6;border-radius:4px;white-space:pr
 .empty{padding:30px;text-align:center;color:var(--mute)}
 "#;
 
+/// Booking ids are long signed tokens: the page shows their head and tail (the full id is the
+/// heading's tooltip).
+fn short_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 40 {
+        return id.to_string();
+    }
+    let head: String = chars.iter().take(24).collect();
+    let tail: String = chars.iter().skip(chars.len() - 10).collect();
+    format!("{head}…{tail}")
+}
+
 struct Row<'a> {
     span: &'a Span,
     depth: usize,
@@ -143,8 +155,9 @@ pub fn render_booking_html(booking_id: &str, traces: &[Vec<SpanNode>]) -> String
     );
     let _ = write!(
         h,
-        "<header><h1>Booking <code>{}</code></h1><div class=\"summary\"><b>{}</b> trace{} · <b>{total}</b> spans",
+        "<header><h1>Booking <code title=\"{}\">{}</code></h1><div class=\"summary\"><b>{}</b> trace{} · <b>{total}</b> spans",
         escape(booking_id),
+        escape(&short_id(booking_id)),
         traces.len(),
         if traces.len() == 1 { "" } else { "s" }
     );
@@ -215,9 +228,9 @@ fn trace_title(t: &[SpanNode]) -> String {
             EventType::QueryOrder => 6,
             EventType::CheckAvail => 5,
             EventType::Webhook => 4,
-            EventType::Search => 3,
+            EventType::Search | EventType::Content => 3,
             EventType::Invalidate => 2,
-            EventType::SupplierQuery | EventType::CacheHit => 1,
+            EventType::SupplierQuery | EventType::CacheHit | EventType::Merge => 1,
             EventType::Other => 0,
         }
     }
@@ -438,7 +451,12 @@ mod tests {
     fn renders_waterfall_escaped() {
         let html = render_booking_html("BK<1>\"", &story());
         assert!(html.starts_with("<!DOCTYPE html>"));
-        assert!(html.contains("Booking <code>BK&lt;1&gt;&quot;</code>"));
+        assert!(html.contains("Booking <code title=\"BK&lt;1&gt;&quot;\">BK&lt;1&gt;&quot;</code>"));
+        let long = "bk_".to_string() + &"A".repeat(100) + "tail.0123456789";
+        let page = render_booking_html(&long, &story());
+        assert!(page.contains(&format!(
+            "title=\"{long}\">bk_AAAAAAAAAAAAAAAAAAAAA…0123456789</code>"
+        )));
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("supplier said &quot;room &lt;gone&gt;&quot; &amp; more"));

@@ -110,15 +110,11 @@ impl RingStore {
     }
 
     /// Synchronous [`TraceStore::traces_by_booking`].
-    pub fn traces_by_booking_now(
-        &self,
-        booking_id: &str,
-        search_trace_id: Option<&str>,
-    ) -> Vec<Span> {
+    pub fn traces_by_booking_now(&self, booking_id: &str, linked: &[&str]) -> Vec<Span> {
         let inner = self.inner.read();
         let mut traces = Self::traces_for(&inner, Key::Booking, booking_id, usize::MAX);
-        if let Some(t) = search_trace_id {
-            if !traces.iter().any(|x| x == t) {
+        for t in linked {
+            if !t.is_empty() && !traces.iter().any(|x| x == t) {
                 traces.push(t.to_string());
             }
         }
@@ -218,9 +214,9 @@ impl TraceStore for RingStore {
     async fn traces_by_booking(
         &self,
         booking_id: &str,
-        search_trace_id: Option<&str>,
+        linked: &[&str],
     ) -> Result<Vec<Span>, StoreError> {
-        Ok(self.traces_by_booking_now(booking_id, search_trace_id))
+        Ok(self.traces_by_booking_now(booking_id, linked))
     }
 
     async fn traces_by_hotel(&self, hotel_id: &str, limit: usize) -> Result<Vec<Span>, StoreError> {
@@ -256,10 +252,7 @@ mod tests {
             ["s1", "s2"]
         );
 
-        let story = ring
-            .traces_by_booking("B1", Some("search-t"))
-            .await
-            .unwrap();
+        let story = ring.traces_by_booking("B1", &["search-t"]).await.unwrap();
         let ids: Vec<&str> = story.iter().map(|s| s.span_id.as_str()).collect();
         assert_eq!(ids, ["s1", "s2", "b1", "q1"]);
 
@@ -284,8 +277,8 @@ mod tests {
         assert_eq!(ring.len(), 3);
         assert_eq!(ring.evicted(), 7);
         assert!(ring.spans_by_trace_now("t0").is_empty());
-        assert!(ring.traces_by_booking_now("B6", None).is_empty());
-        assert_eq!(ring.traces_by_booking_now("B9", None).len(), 1);
+        assert!(ring.traces_by_booking_now("B6", &[]).is_empty());
+        assert_eq!(ring.traces_by_booking_now("B9", &[]).len(), 1);
         let inner = ring.inner.read();
         assert_eq!(inner.by_trace.len(), 3);
         assert_eq!(inner.by_key.len(), 4); // B7, B8, B9, H

@@ -34,6 +34,10 @@ pub enum EventType {
     Webhook,
     /// A cache invalidation (webhook, re-check feedback, admin purge).
     Invalidate,
+    /// Merging the legs of a search into one answer (room mapping, prices, offer tokens).
+    Merge,
+    /// A static content or listing request (hotel content, destinations).
+    Content,
     /// Anything this build does not know (read back from a newer writer).
     #[serde(other)]
     Other,
@@ -41,7 +45,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every known event type, in DESIGN §6 order.
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 12] = [
         EventType::Search,
         EventType::CacheHit,
         EventType::SupplierQuery,
@@ -52,6 +56,8 @@ impl EventType {
         EventType::Cancel,
         EventType::Webhook,
         EventType::Invalidate,
+        EventType::Merge,
+        EventType::Content,
     ];
 
     /// The column value.
@@ -67,6 +73,8 @@ impl EventType {
             EventType::Cancel => "cancel",
             EventType::Webhook => "webhook",
             EventType::Invalidate => "invalidate",
+            EventType::Merge => "merge",
+            EventType::Content => "content",
             EventType::Other => "other",
         }
     }

@@ -31,13 +31,13 @@ pub trait TraceStore: Send + Sync {
     async fn spans_by_trace(&self, trace_id: &str) -> Result<Vec<Span>, StoreError>;
 
     /// The full story of a booking: every span of every trace that mentions `booking_id`
-    /// (book, confirm, query, cancel, reconciliation), plus every span of `search_trace_id` — the
-    /// search that produced the offer, whose id the booking token carries. Ordered by trace start,
-    /// then span start.
+    /// (book, confirm, query, cancel, reconciliation), plus every span of the `linked` traces —
+    /// the search that produced the offer and the re-check that confirmed it, whose ids the
+    /// booking token carries. Ordered by trace start, then span start.
     async fn traces_by_booking(
         &self,
         booking_id: &str,
-        search_trace_id: Option<&str>,
+        linked: &[&str],
     ) -> Result<Vec<Span>, StoreError>;
 
     /// Spans of the `limit` most recent traces mentioning `hotel_id` (capped at

@@ -107,12 +107,12 @@ async fn migrate_twice_is_idempotent_and_retention_drops_old_days() {
     assert_eq!(dropped, 2, "one day partition in each table");
     assert!(store.spans_by_trace("old-trace").await.unwrap().is_empty());
     assert!(store
-        .traces_by_booking("B-old", None)
+        .traces_by_booking("B-old", &[])
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
-        store.traces_by_booking("B-new", None).await.unwrap().len(),
+        store.traces_by_booking("B-new", &[]).await.unwrap().len(),
         1
     );
     // Migrating over existing data changes nothing.
@@ -244,7 +244,7 @@ async fn spans_through_the_sink_are_found_by_trace_booking_and_hotel() {
 
     // By booking: book + confirm + query traces, plus the search the offer came from.
     let story = store
-        .traces_by_booking("BK-1", Some(&search))
+        .traces_by_booking("BK-1", &[search.as_str()])
         .await
         .unwrap();
     assert_eq!(story.len(), 7, "{story:#?}");
@@ -265,10 +265,10 @@ async fn spans_through_the_sink_are_found_by_trace_booking_and_hotel() {
         Some("1-3456789")
     );
     assert_eq!(book_tree[1].span.related_type, Some(RelatedType::Order));
-    let without_search = store.traces_by_booking("BK-1", None).await.unwrap();
+    let without_search = store.traces_by_booking("BK-1", &[]).await.unwrap();
     assert_eq!(without_search.len(), 4);
     assert!(store
-        .traces_by_booking("BK-404", None)
+        .traces_by_booking("BK-404", &[])
         .await
         .unwrap()
         .is_empty());

@@ -7,3 +7,4 @@ mod harness;
 mod hostile_input;
 mod hostile_suppliers;
 mod rooms;
+mod traces;

@@ -5,7 +5,8 @@
 use super::{money_json, ApiResponse};
 use crate::app::{App, SupplierRuntime};
 use crate::errors::ApiError;
-use crate::supplier_calls::call_supplier;
+use crate::supplier_calls::{call_supplier, CallOptions};
+use crate::traces::RequestTrace;
 use arigate_connectors::{
     BookInput, BookPrelude, BookingInfo, BookingKey, BookingStatus, Call, CancelPrelude,
     ErrorClass, Guest, Money, RecheckStatus, Reply, SupplierError,
@@ -14,6 +15,7 @@ use arigate_filters::agent_auth::Agent;
 use arigate_filters::cache_policy::Tag;
 use arigate_filters::idempotency::{fingerprint, Begin, StoredResponse};
 use arigate_filters::tokens::{BookingClaims, OfferClaims, TokenError};
+use arigate_telemetry::{EventType, RelatedType, Span, SpanStatus};
 use pingora_proxy::Session;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -47,7 +49,7 @@ pub struct Tx<'a> {
     pub app: &'a App,
     pub session: &'a Session,
     pub agent: &'a Agent,
-    pub trace_id: &'a str,
+    pub trace: &'a RequestTrace,
     pub customer_ip: String,
 }
 
@@ -58,6 +60,15 @@ impl Tx<'_> {
             .tokens
             .verify("of", offer_id)
             .map_err(|e| token_error("offer_id", e))?;
+        self.trace.annotate(|s| {
+            s.supplier = Some(claims.supplier.clone());
+            s.hotel_ids.push(claims.hotel_id.clone());
+            s.attributes
+                .insert("search_trace_id".into(), claims.trace_id.clone());
+            if let Some(r) = &claims.recheck_trace_id {
+                s.attributes.insert("recheck_trace_id".into(), r.clone());
+            }
+        });
         if claims.expired(chrono::Utc::now().timestamp()) {
             return Err(ApiError::new(
                 410,
@@ -75,6 +86,17 @@ impl Tx<'_> {
             .tokens
             .verify("bk", booking_id)
             .map_err(|e| token_error("booking_id", e))?;
+        self.trace.annotate(|s| {
+            s.booking_id = Some(booking_id.to_string());
+            s.related_type = Some(RelatedType::Order);
+            s.related_id = booking_id.to_string();
+            s.supplier = Some(claims.supplier.clone());
+            s.hotel_ids.push(claims.hotel_id.clone());
+            s.attributes.insert(
+                "supplier_reference".into(),
+                claims.key.supplier_reference.clone(),
+            );
+        });
         let supplier = self.supplier(&claims.supplier)?;
         Ok((claims, supplier))
     }
@@ -97,30 +119,81 @@ impl Tx<'_> {
         Ok(supplier.clone())
     }
 
+    /// One live call about `hotel_id` (unified), its span under the request's root span.
     async fn call(
         &self,
         supplier: &Arc<SupplierRuntime>,
         call: Call,
+        hotel_id: &str,
     ) -> Result<Reply, SupplierError> {
-        call_supplier(
-            self.session,
-            supplier,
-            call,
-            supplier.config.booking_timeout,
-            &self.customer_ip,
-            self.app.config.max_supplier_response_bytes,
-            None,
-        )
-        .await
-        .reply
+        self.call_under(&self.trace.span_id, supplier, call, hotel_id)
+            .await
+    }
+
+    /// One live call whose span goes under `parent` (a span of this request's trace).
+    async fn call_under(
+        &self,
+        parent: &str,
+        supplier: &Arc<SupplierRuntime>,
+        call: Call,
+        hotel_id: &str,
+    ) -> Result<Reply, SupplierError> {
+        let opts = CallOptions {
+            timeout: supplier.config.booking_timeout,
+            customer_ip: &self.customer_ip,
+            max_response_bytes: self.app.config.max_supplier_response_bytes,
+            cache: None,
+            trace: self.trace.leg_under(parent, vec![hotel_id.to_string()]),
+        };
+        call_supplier(self.session, supplier, call, opts)
+            .await
+            .reply
     }
 
     /// Feedback invalidation: a live answer contradicted the cached browse data of this hotel.
-    fn invalidate(&self, supplier: &str, supplier_hotel: &str) {
+    fn invalidate(&self, supplier: &str, supplier_hotel: &str, hotel_id: &str, why: &str) {
         self.app.cache.invalidations.invalidate(
             Tag::SupplierHotel(supplier.to_string(), supplier_hotel.to_string()),
             std::time::SystemTime::now(),
         );
+        let mut span = self
+            .trace
+            .child(EventType::Invalidate)
+            .with_supplier(supplier)
+            .with_hotel(hotel_id)
+            .with_attr("source", "recheck")
+            .with_attr("reason", why)
+            .with_attr("tag", format!("supplier_hotel:{supplier}:{supplier_hotel}"));
+        span.finish(SpanStatus::Success);
+        self.app.traces.record(span);
+    }
+
+    /// A `confirm` span under the root: the step that settles a booking at the supplier.
+    fn confirm_span(&self, supplier: &str, hotel_id: &str) -> Span {
+        self.trace
+            .child(EventType::Confirm)
+            .with_supplier(supplier)
+            .with_hotel(hotel_id)
+    }
+
+    /// Records a `confirm` span with the booking it settled.
+    fn finish_confirm(&self, mut span: Span, booking_id: &str, info: &BookingInfo) {
+        span = span
+            .with_booking(booking_id)
+            .with_related(RelatedType::Order, booking_id)
+            .with_attr("status", status_word(info.status))
+            .with_attr("supplier_reference", info.key.supplier_reference.as_str());
+        match info.status {
+            BookingStatus::Unknown => span.fail(
+                SpanStatus::Timeout,
+                "the supplier's answer did not settle the booking; reconcile by client reference",
+            ),
+            BookingStatus::Failed => {
+                span.fail(SpanStatus::Error, "the supplier has no such booking")
+            }
+            _ => span.finish(SpanStatus::Success),
+        }
+        self.app.traces.record(span);
     }
 
     fn money(&self, m: &Money, currency: &str) -> Value {
@@ -162,6 +235,7 @@ pub async fn availability(tx: &Tx<'_>, body: &[u8]) -> Result<ApiResponse, ApiEr
             Call::Recheck {
                 offer: claims.key.clone(),
             },
+            &claims.hotel_id,
         )
         .await
     {
@@ -174,18 +248,28 @@ pub async fn availability(tx: &Tx<'_>, body: &[u8]) -> Result<ApiResponse, ApiEr
         RecheckStatus::SoldOut | RecheckStatus::PriceChanged
     ) {
         // The browse entries that showed this offer are now wrong: the next search asks again.
-        tx.invalidate(&claims.supplier, &claims.key.hotel);
+        tx.invalidate(
+            &claims.supplier,
+            &claims.key.hotel,
+            &claims.hotel_id,
+            &format!("{:?}", outcome.status),
+        );
     }
     let status = match outcome.status {
         RecheckStatus::Available => "available",
         RecheckStatus::PriceChanged => "price_changed",
         RecheckStatus::SoldOut => "sold_out",
     };
+    tx.trace.annotate(|s| {
+        s.attributes.insert("outcome".into(), status.into());
+    });
     let mut out = json!({"status": status, "offer_id": req.offer_id, "supplier": claims.supplier});
-    if let Some(key) = outcome.key {
+    if outcome.status != RecheckStatus::SoldOut {
+        // A fresh offer id that also names this re-check, so the booking's story includes it.
         let fresh = OfferClaims {
-            key,
+            key: outcome.key.unwrap_or_else(|| claims.key.clone()),
             exp: chrono::Utc::now().timestamp() + tx.app.config.tokens.offer_ttl.as_secs() as i64,
+            recheck_trace_id: Some(tx.trace.trace_id.clone()),
             ..claims.clone()
         };
         out["offer_id"] = json!(tx.app.tokens.sign("of", &fresh));
@@ -316,6 +400,7 @@ pub async fn book(
                     offer: claims.key.clone(),
                     book: input.clone(),
                 },
+                &claims.hotel_id,
             )
             .await
         {
@@ -324,20 +409,28 @@ pub async fn book(
             // Nothing was booked: a definitive answer is remembered, a transient one may be retried.
             Err(e) => {
                 if matches!(e.class, ErrorClass::SoldOut | ErrorClass::PriceChanged) {
-                    tx.invalidate(&claims.supplier, &claims.key.hotel);
+                    tx.invalidate(
+                        &claims.supplier,
+                        &claims.key.hotel,
+                        &claims.hotel_id,
+                        e.class.as_str(),
+                    );
                 }
                 return Err(remember_error(guard, e));
             }
         },
     };
+    let mut confirm = tx.confirm_span(&claims.supplier, &claims.hotel_id);
     let info = match tx
-        .call(
+        .call_under(
+            &confirm.span_id.clone(),
             &supplier,
             Call::Book {
                 offer: claims.key.clone(),
                 book: input,
                 prepared,
             },
+            &claims.hotel_id,
         )
         .await
     {
@@ -363,8 +456,15 @@ pub async fn book(
         }
         Err(e) => {
             if matches!(e.class, ErrorClass::SoldOut | ErrorClass::PriceChanged) {
-                tx.invalidate(&claims.supplier, &claims.key.hotel);
+                tx.invalidate(
+                    &claims.supplier,
+                    &claims.key.hotel,
+                    &claims.hotel_id,
+                    e.class.as_str(),
+                );
             }
+            confirm.fail(SpanStatus::Error, format!("{}: {}", e.class, e.message));
+            tx.app.traces.record(confirm);
             return Err(remember_error(guard, e));
         }
     };
@@ -372,13 +472,22 @@ pub async fn book(
         supplier: claims.supplier.clone(),
         hotel_id: claims.hotel_id.clone(),
         key: info.key.clone(),
-        trace_id: tx.trace_id.to_string(),
+        trace_id: tx.trace.trace_id.clone(),
         search_trace_id: claims.trace_id.clone(),
         created: chrono::Utc::now().timestamp(),
         currency: claims.currency.clone(),
         offer: Some(claims.key.clone()),
+        recheck_trace_id: claims.recheck_trace_id.clone(),
     };
     let booking_id = tx.app.tokens.sign("bk", &booking_claims);
+    tx.trace.annotate(|s| {
+        s.booking_id = Some(booking_id.clone());
+        s.related_type = Some(RelatedType::Order);
+        s.related_id = booking_id.clone();
+        s.attributes
+            .insert("status".into(), status_word(info.status).into());
+    });
+    tx.finish_confirm(confirm, &booking_id, &info);
     let mut out = booking_json(tx, &booking_id, &booking_claims, &info);
     if let Some(r) = &req.client_reference {
         out["client_reference"] = json!(r);
@@ -483,6 +592,7 @@ async fn current(
                     offer,
                     email: tx.agent.email.clone(),
                 },
+                &claims.hotel_id,
             )
             .await
         {
@@ -509,6 +619,7 @@ async fn current(
             Call::Retrieve {
                 booking: claims.key.clone(),
             },
+            &claims.hotel_id,
         )
         .await
     {
@@ -526,7 +637,16 @@ async fn current(
 /// `GET /v1/bookings/{id}`
 pub async fn query(tx: &Tx<'_>, booking_id: &str) -> Result<ApiResponse, ApiError> {
     let (claims, supplier) = tx.booking(booking_id)?;
+    // A booking whose book call ended unknown is settled here, by the supplier's own record.
+    let confirm = claims
+        .key
+        .supplier_reference
+        .is_empty()
+        .then(|| tx.confirm_span(&claims.supplier, &claims.hotel_id));
     let info = current(tx, &claims, &supplier).await?;
+    if let Some(c) = confirm {
+        tx.finish_confirm(c.with_attr("reconciliation", "true"), booking_id, &info);
+    }
     Ok(
         ApiResponse::json(200, &booking_json(tx, booking_id, &claims, &info))
             .header("cache-control", "no-store"),
@@ -557,6 +677,7 @@ pub async fn cancel(tx: &Tx<'_>, booking_id: &str) -> Result<ApiResponse, ApiErr
                 Call::CancelQuote {
                     booking: key.clone(),
                 },
+                &claims.hotel_id,
             )
             .await
         {
@@ -574,6 +695,7 @@ pub async fn cancel(tx: &Tx<'_>, booking_id: &str) -> Result<ApiResponse, ApiErr
                 booking: key,
                 confirm,
             },
+            &claims.hotel_id,
         )
         .await
     {

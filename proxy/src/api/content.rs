@@ -5,7 +5,8 @@ use super::ApiResponse;
 use crate::app::App;
 use crate::errors::ApiError;
 use crate::legs::LegCache;
-use crate::supplier_calls::call_supplier;
+use crate::supplier_calls::{call_supplier, CallOptions};
+use crate::traces::RequestTrace;
 use arigate_connectors::{Call, HotelContent, Reply};
 use arigate_filters::agent_auth::Agent;
 use pingora_proxy::Session;
@@ -54,6 +55,7 @@ pub async fn hotel(
     session: &Session,
     agent: &Agent,
     id: &str,
+    trace: &RequestTrace,
 ) -> Result<ApiResponse, ApiError> {
     let h =
         app.config.mapping.hotel(id).ok_or_else(|| {
@@ -69,21 +71,20 @@ pub async fn hotel(
             hotels: vec![supplier_code.clone()],
         };
         let ip = ip.clone();
+        let leg_trace = trace.leg(vec![id.to_string()]);
         let cache = LegCache {
             ttl: app.cache.static_ttl,
             hotels: vec![supplier_code.clone()],
         };
         Some(async move {
-            let r = call_supplier(
-                session,
-                &s,
-                call,
-                s.config.booking_timeout.min(app.config.search.deadline),
-                &ip,
-                app.config.max_supplier_response_bytes,
-                Some(cache),
-            )
-            .await;
+            let opts = CallOptions {
+                timeout: s.config.booking_timeout.min(app.config.search.deadline),
+                customer_ip: &ip,
+                max_response_bytes: app.config.max_supplier_response_bytes,
+                cache: Some(cache),
+                trace: leg_trace,
+            };
+            let r = call_supplier(session, &s, call, opts).await;
             (s.code().to_string(), r.reply, r.cache)
         })
     });

@@ -6,12 +6,14 @@ use crate::app::{App, SupplierRuntime};
 use crate::cache::CacheStatus;
 use crate::errors::ApiError;
 use crate::legs::{LegCache, LegResult};
-use crate::supplier_calls::call_supplier;
+use crate::supplier_calls::{call_supplier, CallOptions};
+use crate::traces::RequestTrace;
 use arigate_connectors::{Call, ErrorClass, HotelOffers, Occupancy, Reply, SearchQuery, Stay};
 use arigate_filters::agent_auth::Agent;
 use arigate_filters::cache_policy::browse_ttl;
 use arigate_filters::rooms::{group_rooms, RoomInput};
 use arigate_filters::tokens::OfferClaims;
+use arigate_telemetry::{EventType, SpanStatus};
 use chrono::NaiveDate;
 use pingora_proxy::Session;
 use rust_decimal::Decimal;
@@ -188,11 +190,23 @@ pub async fn handle(
     session: &Session,
     agent: &Agent,
     body: &[u8],
-    trace_id: &str,
+    trace: &RequestTrace,
 ) -> Result<ApiResponse, ApiError> {
     let started = Instant::now();
+    let trace_id = trace.trace_id.as_str();
     let req: SearchRequest = super::parse_json(body)?;
     let search = validate(app, req, chrono::Utc::now().date_naive())?;
+    trace.annotate(|s| {
+        s.hotel_ids.extend(search.hotels.iter().cloned());
+        s.attributes.insert(
+            "stay".into(),
+            format!("{}..{}", search.stay.checkin, search.stay.checkout),
+        );
+        s.attributes
+            .insert("rooms".into(), search.rooms.len().to_string());
+        s.attributes
+            .insert("currency".into(), search.currency.clone());
+    });
     let deadline = started + app.config.search.deadline;
     let customer_ip = super::client_ip(session);
     let now = chrono::Utc::now();
@@ -218,14 +232,18 @@ pub async fn handle(
         {
             continue;
         }
+        let mut unified = Vec::new();
         let mut codes: Vec<String> = search
             .hotels
             .iter()
             .filter_map(|id| {
-                app.config
+                let code = app
+                    .config
                     .mapping
                     .hotel(id)
-                    .and_then(|h| h.codes.get(supplier.code()).cloned())
+                    .and_then(|h| h.codes.get(supplier.code()).cloned())?;
+                unified.push(id.clone());
+                Some(code)
             })
             .collect();
         // Sorted, so the same hotels in another order share one cache entry.
@@ -259,13 +277,18 @@ pub async fn handle(
             supplier.clone(),
             query,
             deadline,
-            &customer_ip,
-            app.config.max_supplier_response_bytes,
-            cache,
+            CallOptions {
+                timeout: Duration::ZERO,
+                customer_ip: &customer_ip,
+                max_response_bytes: app.config.max_supplier_response_bytes,
+                cache,
+                trace: trace.leg(unified),
+            },
         ));
     }
     // Every leg is polled concurrently on this task: they borrow the agent's session.
     let results = futures::future::join_all(legs).await;
+    let mut merge_span = trace.child(EventType::Merge);
 
     let mut hotels: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut suppliers_json = Vec::new();
@@ -299,6 +322,7 @@ pub async fn handle(
                     trace_id: trace_id.to_string(),
                     exp,
                     currency: search.currency.clone(),
+                    recheck_trace_id: None,
                 };
                 let fees: Vec<Value> = o
                     .pay_at_hotel
@@ -447,6 +471,36 @@ pub async fn handle(
         }
         _ => "private, no-store".to_string(),
     };
+    let offers_total: usize = hotels_json
+        .iter()
+        .filter_map(|h| h["rooms"].as_array())
+        .flatten()
+        .filter_map(|r| r["offers"].as_array())
+        .map(Vec::len)
+        .sum();
+    merge_span = merge_span
+        .with_attr("hotels", hotels_json.len().to_string())
+        .with_attr("offers", offers_total.to_string())
+        .with_attr("legs", results.len().to_string());
+    merge_span.finish(SpanStatus::Success);
+    app.traces.record(merge_span);
+    trace.annotate(|s| {
+        s.attributes.insert("complete".into(), complete.to_string());
+        s.attributes.insert("cache".into(), overall.into());
+        s.attributes
+            .insert("offers".into(), offers_total.to_string());
+        let legs: Vec<String> = suppliers_json
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}={}",
+                    l["code"].as_str().unwrap_or(""),
+                    l["status"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        s.attributes.insert("suppliers".into(), legs.join(","));
+    });
     let body = json!({
         "trace_id": trace_id,
         "reference_only": true,
@@ -470,17 +524,16 @@ fn sort_key(v: &Value) -> Decimal {
         .unwrap_or(Decimal::MAX)
 }
 
+/// Runs one search leg; `opts.timeout` is replaced by the supplier's timeout within `deadline`.
 async fn run_leg(
     session: &Session,
     supplier: Arc<SupplierRuntime>,
     query: SearchQuery,
     deadline: Instant,
-    customer_ip: &str,
-    max_response_bytes: usize,
-    cache: Option<LegCache>,
+    mut opts: CallOptions<'_>,
 ) -> SupplierLeg {
     let remaining = deadline.saturating_duration_since(Instant::now());
-    let timeout = supplier
+    opts.timeout = supplier
         .config
         .timeout
         .min(remaining)
@@ -492,16 +545,7 @@ async fn run_leg(
         cache,
         age,
         fresh_for,
-    } = call_supplier(
-        session,
-        &supplier,
-        Call::Search { query },
-        timeout,
-        customer_ip,
-        max_response_bytes,
-        cache,
-    )
-    .await;
+    } = call_supplier(session, &supplier, Call::Search { query }, opts).await;
     let (status, result, error) = match reply {
         Ok(Reply::Search { hotels }) => ("ok", Some(hotels), None),
         Ok(_) => (

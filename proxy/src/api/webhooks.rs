@@ -4,8 +4,10 @@
 use super::ApiResponse;
 use crate::app::App;
 use crate::errors::ApiError;
+use crate::traces::RequestTrace;
 use arigate_filters::cache_policy::Tag;
 use arigate_filters::webhook::{parse_event, AriEventKind, WebhookError};
+use arigate_telemetry::{EventType, RelatedType, SpanStatus};
 use pingora_proxy::Session;
 use serde_json::json;
 use std::time::SystemTime;
@@ -15,7 +17,14 @@ pub fn handle(
     session: &Session,
     supplier: &str,
     body: &[u8],
+    trace: &RequestTrace,
 ) -> Result<ApiResponse, ApiError> {
+    trace.annotate(|s| {
+        s.supplier = Some(supplier.to_string());
+        s.related_type = Some(RelatedType::Supplier);
+        s.related_id = supplier.to_string();
+        s.request_data = app.traces.excerpt(body);
+    });
     let s = app
         .supplier(supplier)
         .ok_or_else(|| ApiError::not_found(format!("no supplier {supplier:?}")))?;
@@ -64,11 +73,36 @@ pub fn handle(
         event.kind,
         AriEventKind::RoomSoldOut | AriEventKind::PriceChanged
     );
+    let unified = app
+        .config
+        .mapping
+        .by_supplier_code(&s.config.code, &event.hotel)
+        .map(|h| h.id.clone());
+    trace.annotate(|sp| {
+        sp.hotel_ids.extend(unified.iter().cloned());
+        sp.attributes
+            .insert("event_id".into(), event.event_id.clone());
+        sp.attributes
+            .insert("kind".into(), format!("{:?}", event.kind));
+        sp.attributes
+            .insert("supplier_hotel".into(), event.hotel.clone());
+    });
     if invalidated {
         app.cache.invalidations.invalidate(
             Tag::SupplierHotel(s.config.code.clone(), event.hotel.clone()),
             SystemTime::now(),
         );
+        let mut span = trace
+            .child(EventType::Invalidate)
+            .with_supplier(s.config.code.as_str())
+            .with_hotels(unified.iter().cloned())
+            .with_attr("source", "webhook")
+            .with_attr(
+                "tag",
+                format!("supplier_hotel:{}:{}", s.config.code, event.hotel),
+            );
+        span.finish(SpanStatus::Success);
+        app.traces.record(span);
     }
     tracing::info!(supplier, event_id = %event.event_id, hotel = %event.hotel, kind = ?event.kind, invalidated, "ARI webhook accepted");
     Ok(ApiResponse::json(

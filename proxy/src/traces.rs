@@ -1,0 +1,270 @@
+//! Spans of every request (DESIGN §6), typed at their call sites and taken off the request path.
+//!
+//! An agent request gets a [`RequestTrace`] in `early_request_filter` (trace id from a valid W3C
+//! `traceparent`, else a fresh one) whose root span is the gateway stage; handlers annotate it
+//! and add children (merge, confirm, invalidate). Every supplier leg carries a [`LegTrace`] naming
+//! its parent, and its own subrequest records a `supplier_query` (or `cache_hit`) span in its
+//! logging phase. Spans go to the bounded [`SpanSink`]; a writer on its own thread batches them
+//! into ClickHouse, or into the in-memory ring of the embedded default.
+
+use arigate_config::TracesConfig;
+use arigate_telemetry::{
+    clickhouse_pipeline, ring_pipeline, ClickHouseStore, EventType, RelatedType, RingStore,
+    SinkConfig, Span, SpanSink, SpanStatus, TraceStore,
+};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The trace pipeline of one edge process: where spans go and where the trace API reads them.
+pub struct Traces {
+    sink: SpanSink,
+    pub store: Arc<dyn TraceStore>,
+    service: String,
+    excerpt_bytes: usize,
+    /// `memory` or `clickhouse`, for the admin API.
+    pub backend: &'static str,
+}
+
+impl Traces {
+    /// Builds the pipeline and starts its writer (and, for ClickHouse, the schema migration,
+    /// retried in the background until it succeeds) on a thread of its own.
+    pub fn start(cfg: &TracesConfig) -> std::io::Result<Traces> {
+        let sink_cfg = SinkConfig {
+            channel_capacity: cfg.queue_spans,
+            max_batch_rows: cfg.batch_rows,
+            flush_interval: cfg.flush_interval,
+            max_buffered_spans: cfg.buffer_spans,
+            excerpt_bytes: cfg.excerpt_bytes,
+            ..SinkConfig::default()
+        };
+        if !cfg.enabled {
+            return Ok(Traces::disabled());
+        }
+        let (sink, writer, store, backend): (_, _, Arc<dyn TraceStore>, _) = match &cfg.clickhouse {
+            Some(ch) => {
+                let store = ClickHouseStore::new(clickhouse_config(ch))
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                let (sink, writer) = clickhouse_pipeline(store.clone(), sink_cfg);
+                let migrate = store.clone();
+                let writer = async move {
+                    tokio::spawn(migrate_until_done(migrate));
+                    writer.run(std::future::pending()).await;
+                };
+                (sink, boxed(writer), Arc::new(store), "clickhouse")
+            }
+            None => {
+                let ring = Arc::new(RingStore::new(cfg.memory_spans));
+                let (sink, writer) = ring_pipeline(ring.clone(), sink_cfg);
+                let writer = async move {
+                    writer.run(std::future::pending()).await;
+                };
+                (sink, boxed(writer), ring, "memory")
+            }
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("arigate-spans".into())
+            .spawn(move || rt.block_on(writer))?;
+        Ok(Traces {
+            sink,
+            store,
+            service: cfg.service.clone(),
+            excerpt_bytes: cfg.excerpt_bytes,
+            backend,
+        })
+    }
+
+    /// Records nothing; the trace API finds nothing.
+    pub fn disabled() -> Traces {
+        Traces {
+            sink: SpanSink::disabled(),
+            store: Arc::new(RingStore::new(1)),
+            service: arigate_telemetry::span::DEFAULT_SERVICE.to_string(),
+            excerpt_bytes: 0,
+            backend: "disabled",
+        }
+    }
+
+    /// Hands a finished span to the writer; never waits (a full queue drops and counts it).
+    pub fn record(&self, span: Span) {
+        self.sink.record(span.with_service(self.service.as_str()));
+    }
+
+    /// Spans dropped so far (`arigate_spans_dropped_total`).
+    pub fn dropped(&self) -> u64 {
+        self.sink.dropped()
+    }
+
+    /// Counters of the pipeline, for the admin API.
+    pub fn stats(&self) -> arigate_telemetry::SinkSnapshot {
+        self.sink.stats()
+    }
+
+    /// How many bytes of a request or response to copy into a span (room for redaction to see
+    /// whole secrets before the writer trims to `excerpt_bytes`).
+    pub fn excerpt_limit(&self) -> usize {
+        self.excerpt_bytes.saturating_mul(2)
+    }
+
+    /// The first bytes of `data` as text, for a span excerpt.
+    pub fn excerpt(&self, data: &[u8]) -> String {
+        let cut = data.len().min(self.excerpt_limit());
+        String::from_utf8_lossy(data.get(..cut).unwrap_or_default()).into_owned()
+    }
+}
+
+fn boxed(
+    f: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(f)
+}
+
+fn clickhouse_config(c: &arigate_config::ClickHouseConfig) -> arigate_telemetry::ClickHouseConfig {
+    arigate_telemetry::ClickHouseConfig {
+        url: c.url.clone(),
+        user: c.user.clone(),
+        password: c.password.clone(),
+        database: c.database.clone(),
+        table: c.table.clone(),
+        retention_days: c.retention_days,
+        query_timeout: c.query_timeout,
+        ..arigate_telemetry::ClickHouseConfig::default()
+    }
+}
+
+/// Creates the database and table, retrying with backoff while ClickHouse is unreachable.
+async fn migrate_until_done(store: ClickHouseStore) {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match store.migrate().await {
+            Ok(report) => {
+                tracing::info!(?report, "trace store ready");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "trace store not ready; spans are buffered meanwhile");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// `arigate migrate`: creates the trace database and table now and reports what it did.
+pub async fn migrate(cfg: &TracesConfig) -> Result<String, String> {
+    let Some(ch) = &cfg.clickhouse else {
+        return Err("traces.clickhouse is not configured: spans stay in memory".into());
+    };
+    let store = ClickHouseStore::new(clickhouse_config(ch)).map_err(|e| e.to_string())?;
+    let report = store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(format!("{report:?}"))
+}
+
+/// The trace of one agent request: its ids and the root span (the gateway stage) that handlers
+/// annotate while they work. Recorded in the logging phase.
+pub struct RequestTrace {
+    pub trace_id: String,
+    pub span_id: String,
+    root: Mutex<Option<Span>>,
+}
+
+impl RequestTrace {
+    pub fn new(trace_id: String) -> RequestTrace {
+        let root = Span::begin(trace_id.as_str(), None, EventType::Other);
+        RequestTrace {
+            span_id: root.span_id.clone(),
+            trace_id,
+            root: Mutex::new(Some(root)),
+        }
+    }
+
+    /// An empty trace (supplier legs have their own [`LegTrace`]).
+    pub fn none() -> RequestTrace {
+        RequestTrace {
+            trace_id: String::new(),
+            span_id: String::new(),
+            root: Mutex::new(None),
+        }
+    }
+
+    /// Changes the root span (its event type once the route is known, its booking, hotels…).
+    pub fn annotate(&self, f: impl FnOnce(&mut Span)) {
+        if let Some(s) = self.root.lock().as_mut() {
+            f(s);
+        }
+    }
+
+    /// A child span of the root, started now.
+    pub fn child(&self, event: EventType) -> Span {
+        Span::begin(self.trace_id.as_str(), Some(&self.span_id), event)
+    }
+
+    /// What a supplier leg under the root needs to record its span.
+    pub fn leg(&self, hotels: Vec<String>) -> Option<LegTrace> {
+        self.leg_under(&self.span_id, hotels)
+    }
+
+    /// What a supplier leg under another span of this trace needs.
+    pub fn leg_under(&self, parent: &str, hotels: Vec<String>) -> Option<LegTrace> {
+        (!self.trace_id.is_empty()).then(|| LegTrace {
+            trace_id: self.trace_id.clone(),
+            parent: parent.to_string(),
+            hotels,
+        })
+    }
+
+    /// Takes the root span to record it (once).
+    pub fn take_root(&self) -> Option<Span> {
+        self.root.lock().take()
+    }
+}
+
+/// Links a leg's span to its parent.
+#[derive(Debug, Clone)]
+pub struct LegTrace {
+    pub trace_id: String,
+    pub parent: String,
+    /// Unified hotel ids the call concerns (for the by-hotel view).
+    pub hotels: Vec<String>,
+}
+
+impl LegTrace {
+    /// The leg's span, started now.
+    pub fn begin(&self, supplier: &str, operation: &'static str) -> Span {
+        Span::begin(
+            self.trace_id.as_str(),
+            Some(&self.parent),
+            EventType::SupplierQuery,
+        )
+        .with_supplier(supplier)
+        .with_related(RelatedType::Supplier, supplier)
+        .with_hotels(self.hotels.iter().cloned())
+        .with_attr("operation", operation)
+    }
+}
+
+/// The span status an HTTP status of the agent API stands for.
+pub fn status_of(http_status: u16) -> SpanStatus {
+    match http_status {
+        504 => SpanStatus::Timeout,
+        s if s >= 400 => SpanStatus::Error,
+        _ => SpanStatus::Success,
+    }
+}
+
+/// The root span's event type for an agent route.
+pub fn event_of(route: &str) -> EventType {
+    match route {
+        "search" => EventType::Search,
+        "availability" => EventType::CheckAvail,
+        "book" => EventType::Book,
+        "booking_query" => EventType::QueryOrder,
+        "cancel" => EventType::Cancel,
+        "webhook" => EventType::Webhook,
+        "destinations" | "hotels" | "hotel" => EventType::Content,
+        _ => EventType::Other,
+    }
+}
