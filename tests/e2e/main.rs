@@ -6,4 +6,5 @@ mod foundation;
 mod harness;
 mod hostile_input;
 mod hostile_suppliers;
+mod prices;
 mod rooms;
