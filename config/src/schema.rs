@@ -319,6 +319,11 @@ pub struct MappingHotel {
     pub id: String,
     pub name: String,
     pub destination: String,
+    /// The hotel's IANA time zone (`Europe/Lisbon`): places cancellation deadlines that suppliers
+    /// state in hotel-local time. Without it such deadlines are shown at the earliest instant they
+    /// could mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
     /// Supplier code → that supplier's hotel code.
     pub codes: BTreeMap<String, String>,
 }

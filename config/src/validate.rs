@@ -177,6 +177,8 @@ pub struct MappedHotel {
     pub id: String,
     pub name: String,
     pub destination: String,
+    /// IANA time zone of the hotel, when the mapping gives one.
+    pub time_zone: Option<chrono_tz::Tz>,
     /// Supplier code → supplier hotel code.
     pub codes: BTreeMap<String, String>,
 }
@@ -772,13 +774,29 @@ impl Validator<'_> {
                 }
             }
         }
+        let mut zones = Vec::with_capacity(m.hotels.len());
+        for (i, h) in m.hotels.iter().enumerate() {
+            let tz = h.time_zone.as_deref().map(str::parse::<chrono_tz::Tz>);
+            if let Some(Err(_)) = tz {
+                self.problem(
+                    &format!("mapping.hotels[{i}].time_zone"),
+                    format!(
+                        "{:?} is not an IANA time zone",
+                        h.time_zone.as_deref().unwrap_or("")
+                    ),
+                );
+            }
+            zones.push(tz.and_then(Result::ok));
+        }
         HotelMapping::new(
             m.hotels
                 .into_iter()
-                .map(|h| MappedHotel {
+                .zip(zones)
+                .map(|(h, time_zone)| MappedHotel {
                     id: h.id,
                     name: h.name,
                     destination: h.destination,
+                    time_zone,
                     codes: h
                         .codes
                         .into_iter()
@@ -849,6 +867,26 @@ mapping: hotels.yaml
         // Codes of suppliers not configured here are dropped.
         assert_eq!(c.mapping.hotel("H1").map(|h| h.codes.len()), Some(1));
         assert!(!format!("{:?}", c.suppliers[0].credentials).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn hotel_time_zones_are_iana_names() {
+        let with_zone = |zone: &'static str| {
+            move |_: &str| {
+                Ok(MAPPING.replace("    codes:", &format!("    time_zone: {zone}\n    codes:")))
+            }
+        };
+        let c = load_str(&base(), &with_zone("Europe/Lisbon"), &env).expect("valid");
+        assert_eq!(
+            c.mapping.hotel("H1").and_then(|h| h.time_zone),
+            Some(chrono_tz::Tz::Europe__Lisbon)
+        );
+        let err = load_str(&base(), &with_zone("Europe/Atlantis"), &env)
+            .expect_err("invalid")
+            .to_string();
+        assert!(err.contains("mapping.hotels[0].time_zone"), "{err}");
+        let c = load(&base()).expect("valid");
+        assert_eq!(c.mapping.hotel("H1").and_then(|h| h.time_zone), None);
     }
 
     #[rstest::rstest]

@@ -219,6 +219,12 @@ pub(crate) fn instant(s: &str, what: &str) -> SupplierResult<DateTime<Utc>> {
         .map_err(|_| SupplierError::malformed(format!("{what} is not an RFC 3339 instant: {s:?}")))
 }
 
+/// A cancellation time ([`crate::model::CancelTime::parse`]); anything else is a schema violation.
+pub(crate) fn cancel_time(s: &str, what: &str) -> SupplierResult<crate::model::CancelTime> {
+    crate::model::CancelTime::parse(s)
+        .ok_or_else(|| SupplierError::malformed(format!("{what} is not a date-time: {s:?}")))
+}
+
 /// Percent-encodes a query or path value, keeping RFC 3986 unreserved characters only.
 pub(crate) fn pct(s: &str) -> String {
     auth::pct(s)

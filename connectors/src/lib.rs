@@ -15,6 +15,7 @@ pub mod expedia_rapid;
 pub mod hotelbeds;
 mod json_util;
 pub mod model;
+pub mod normalize;
 pub mod ota_soap;
 pub mod wire;
 

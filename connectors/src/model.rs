@@ -1,6 +1,6 @@
 //! The unified model every connector translates to and from. Money is always a decimal with a currency.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -71,10 +71,61 @@ pub enum Board {
     AllInclusive,
 }
 
-/// From this instant on, cancelling costs `amount`.
+/// When a cancellation penalty starts, as the supplier states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelTime {
+    /// An instant: the supplier gave an offset (or `Z`).
+    Instant(DateTime<Utc>),
+    /// A wall-clock time at the hotel, stated without an offset (Dida `FromDate`, DerbySoft
+    /// `dealineTime` before arrival, OTA deadlines without a zone). The edge places it on the
+    /// timeline with the hotel's time zone ([`crate::normalize`]); a connector has no zone database.
+    HotelLocal(NaiveDateTime),
+}
+
+impl CancelTime {
+    /// An RFC 3339 instant, or a date-time without an offset (`YYYY-MM-DDTHH:MM[:SS[.f]]`, a
+    /// space for the `T`, or a bare date for midnight) as the hotel's wall clock.
+    pub fn parse(s: &str) -> Option<CancelTime> {
+        let s = s.trim();
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Some(CancelTime::Instant(t.with_timezone(&Utc)));
+        }
+        [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+        ]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+        .map(CancelTime::HotelLocal)
+    }
+
+    /// The instant, reading a hotel-local time as UTC: only for a rough comparison with a clock
+    /// inside a connector; the edge resolves hotel-local times properly.
+    pub fn as_if_utc(&self) -> DateTime<Utc> {
+        match self {
+            CancelTime::Instant(t) => *t,
+            CancelTime::HotelLocal(t) => t.and_utc(),
+        }
+    }
+}
+
+impl From<DateTime<Utc>> for CancelTime {
+    fn from(t: DateTime<Utc>) -> Self {
+        CancelTime::Instant(t)
+    }
+}
+
+/// From `from` on, cancelling costs `amount`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Penalty {
-    pub from: DateTime<Utc>,
+    pub from: CancelTime,
     pub amount: Money,
 }
 
@@ -113,9 +164,22 @@ pub struct SupplierOffer {
     /// Total for the whole stay and all rooms, in the supplier's currency, everything the supplier
     /// collects included. Charges payable at the hotel are in `pay_at_hotel`, not here.
     pub price: Money,
+    /// Whether `price` includes taxes. `true` when the supplier says so (taxes it does not
+    /// collect are listed in `pay_at_hotel`); `false` only when the supplier quotes before tax
+    /// and does not give the tax, so the real total is unknown.
+    #[serde(default = "yes")]
+    pub taxes_included: bool,
     pub pay_at_hotel: Vec<Fee>,
+    /// Whether the supplier lists what is payable at the hotel. `false` when its protocol does not
+    /// give such charges (Dida: "the hotel's tax exclusive fees are not given"): there may be some.
+    #[serde(default = "yes")]
+    pub pay_at_hotel_listed: bool,
     pub allotment: Option<u32>,
     pub key: OfferKey,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One hotel's offers in a supplier's search answer.

@@ -280,6 +280,8 @@ pub struct LegState {
     span: Option<Span>,
     /// How the leg ended, once known: `Ok` or the classified supplier error.
     outcome: Option<Result<(), SupplierError>>,
+    /// When the leg's answer was ready (its span ends there, not at the subrequest's teardown).
+    ended: Option<Instant>,
     excerpt_limit: usize,
 }
 
@@ -310,6 +312,7 @@ impl LegState {
             started: Instant::now(),
             span,
             outcome: None,
+            ended: None,
             excerpt_limit,
         }
     }
@@ -320,6 +323,7 @@ impl LegState {
         if let Some(span) = self.span.as_mut() {
             if matches!(status, CacheStatus::Hit | CacheStatus::Stale) {
                 span.event_type = EventType::CacheHit;
+                self.ended = Some(Instant::now());
             }
             span.attributes
                 .insert("cache".into(), status.as_str().into());
@@ -338,6 +342,8 @@ impl LegState {
             span.attributes
                 .insert("supplier_status".into(), self.supplier_status.to_string());
         }
+        let ended = self.ended.unwrap_or_else(Instant::now);
+        let took = ended.saturating_duration_since(self.started);
         match outcome {
             Ok(()) => span.finish(SpanStatus::Success),
             Err(err) => {
@@ -355,6 +361,7 @@ impl LegState {
                 span.fail(status, format!("{}: {}", err.class, err.message));
             }
         }
+        span.duration_ms = u32::try_from(took.as_millis()).unwrap_or(u32::MAX);
         Some(span)
     }
 
@@ -509,6 +516,7 @@ impl LegState {
 
     fn translate(&mut self) -> LegOutcome {
         let outcome = self.translate_raw();
+        self.ended = Some(Instant::now());
         self.outcome = Some(match &outcome {
             LegOutcome::Ok(_) => Ok(()),
             LegOutcome::Err(e) => Err(e.clone()),
@@ -544,6 +552,7 @@ impl LegState {
         let err = classify(e);
         if self.outcome.is_none() {
             self.outcome = Some(Err(err.clone()));
+            self.ended = Some(Instant::now());
         }
         if session.response_written().is_none() {
             let _ = write_outcome(session, &LegOutcome::Err(err)).await;

@@ -383,10 +383,11 @@ impl World {
         );
         for h in &self.hotels {
             out.push_str(&format!(
-                "  - id: {}\n    name: \"{}\"\n    destination: {}\n    codes:\n",
+                "  - id: {}\n    name: \"{}\"\n    destination: {}\n    time_zone: {}\n    codes:\n",
                 h.id,
                 h.name,
-                h.dest().code
+                h.dest().code,
+                h.dest().time_zone
             ));
             for c in &catalogs {
                 if let Some(ch) = c.hotels.iter().find(|x| x.world_idx == h.idx) {

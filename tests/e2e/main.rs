@@ -6,5 +6,6 @@ mod foundation;
 mod harness;
 mod hostile_input;
 mod hostile_suppliers;
+mod prices;
 mod rooms;
 mod traces;

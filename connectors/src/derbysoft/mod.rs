@@ -961,7 +961,9 @@ fn offer(
         refundable,
         cancel_penalties,
         price,
+        taxes_included: true,
         pay_at_hotel,
+        pay_at_hotel_listed: true,
         allotment: rate.inventory,
         key,
     })
@@ -1012,7 +1014,7 @@ fn fees(
                     .iter()
                     .map(|d| d.0)
                     .sum();
-                (base * rooms_d * f.amount.0 / Decimal::ONE_HUNDRED).round_dp(2)
+                base * rooms_d * f.amount.0 / Decimal::ONE_HUNDRED
             }
             other => {
                 return Err(SupplierError::malformed(format!(
@@ -1032,7 +1034,7 @@ fn fees(
 /// `cancelPolicy.cancelPenalties`. Refundable when there is a cancellable (non-no-show) penalty and
 /// none is non-cancellable or counted from booking (that instant is unknown without a clock; such
 /// penalties are left out of the list). Deadlines `BeforeArrival` are the checkin date at
-/// `dealineTime` (00:00 if absent) minus the offset, with hotel-local time read as UTC. Charges:
+/// `dealineTime` (00:00 if absent) minus the offset, in hotel-local time. Charges:
 /// `NightBase` n = the first n nights × rooms, `FullStay` = the price, `Amount` = per room ×
 /// rooms, `Percent` of the price.
 fn cancel_terms(
@@ -1085,7 +1087,7 @@ fn cancel_terms(
                     .percent
                     .ok_or_else(|| SupplierError::malformed("Percent penalty without percent"))?
                     .0;
-                (price.amount * pct / Decimal::ONE_HUNDRED).round_dp(2)
+                price.amount * pct / Decimal::ONE_HUNDRED
             }
             other => {
                 return Err(SupplierError::malformed(format!(
@@ -1105,8 +1107,9 @@ fn cancel_terms(
     Ok((refundable && any_cancellable, list))
 }
 
-/// A relative deadline as a UTC instant; None when it counts from booking.
-fn deadline_instant(d: &DeadlineRs, stay: Stay) -> SupplierResult<Option<DateTime<Utc>>> {
+/// A relative deadline as the hotel's wall-clock time (checkin day at `dealineTime`, minus the
+/// offset); None when it counts from booking.
+fn deadline_instant(d: &DeadlineRs, stay: Stay) -> SupplierResult<Option<CancelTime>> {
     match d.offset_time_drop_type.as_str() {
         "BeforeArrival" => {}
         "AfterBooking" => return Ok(None),
@@ -1136,9 +1139,8 @@ fn deadline_instant(d: &DeadlineRs, stay: Stay) -> SupplierResult<Option<DateTim
     .ok_or_else(|| SupplierError::malformed("offsetTimeUnit/offsetTimeValue not understood"))?;
     stay.checkin
         .and_time(time)
-        .and_utc()
         .checked_sub_signed(offset)
-        .map(Some)
+        .map(|t| Some(CancelTime::HotelLocal(t)))
         .ok_or_else(|| SupplierError::malformed("cancel deadline out of range"))
 }
 

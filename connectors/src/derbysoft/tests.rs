@@ -508,15 +508,17 @@ fn spec_offer(n: usize) -> SupplierOffer {
         board: Board::Breakfast,
         refundable: true,
         cancel_penalties: vec![Penalty {
-            from: t("2027-01-13T23:59:00Z"),
+            from: CancelTime::parse("2027-01-13T23:59:00").unwrap(),
             amount: Money::new(dec("121.00") * k, "EUR"),
         }],
         price: price.clone(),
         // City Tax 2.00 per person per night: 3 persons × 2 nights × n rooms.
+        taxes_included: true,
         pay_at_hotel: vec![Fee {
             name: "City Tax".into(),
             amount: Money::new(dec("12.00") * k, "EUR"),
         }],
+        pay_at_hotel_listed: true,
         allotment: Some(6),
         key: OfferKey {
             hotel: "PT-LIS-0042".into(),
@@ -589,6 +591,7 @@ fn only_offer(body: &[u8], n: usize) -> SupplierOffer {
 #[case::per_room("PerRoom", "Fixed", "7.50", "15.00")]
 #[case::per_booking("PerBooking", "Fixed", "7.50", "7.50")]
 #[case::percent_of_before_tax("PerStay", "Percent", "10", "36.00")]
+#[case::percent_keeps_full_precision("PerStay", "Percent", "3.333", "11.9988")]
 fn exclusive_fee_expansion(
     #[case] charge: &str,
     #[case] kind: &str,
@@ -612,7 +615,11 @@ fn exclusive_fee_expansion(
 #[test]
 fn inclusive_fees_are_not_paid_at_the_hotel() {
     let fee = r#"{"name":"VAT","type":"Inclusive","amount":"10.00","amountType":"Fixed","chargeType":"PerStay"}"#;
-    assert_eq!(only_offer(&rate_with(fee, ""), 1).pay_at_hotel, vec![]);
+    let o = only_offer(&rate_with(fee, ""), 1);
+    assert_eq!(o.pay_at_hotel, vec![]);
+    // "Search": `amountAfterTax` includes taxes; exclusive fees are listed (here: none).
+    assert!(o.taxes_included && o.pay_at_hotel_listed);
+    assert_eq!(o.price, eur("200.00"));
 }
 
 fn policy(penalties: &str) -> String {
@@ -630,20 +637,20 @@ fn deadline(unit: &str, value: i64, time: &str) -> String {
 #[case::no_policy(String::new(), false, vec![])]
 #[case::non_refundable(policy(r#"{"cancellable":false,"noShow":false}"#), false, vec![])]
 #[case::first_night(policy(&format!(r#"{{"cancellable":true,{},"penaltyCharge":{{"chargeBase":"NightBase","nights":1}}}}"#, deadline("D", 2, r#","dealineTime":"23:59""#))),
-    true, vec![("2027-01-13T23:59:00Z", "220.00")])]
+    true, vec![("2027-01-13T23:59:00", "220.00")])]
 #[case::nights_capped_at_stay(policy(&format!(r#"{{"cancellable":true,{},"penaltyCharge":{{"chargeBase":"NightBase","nights":5}}}}"#, deadline("D", 1, ""))),
-    true, vec![("2027-01-14T00:00:00Z", "400.00")])]
+    true, vec![("2027-01-14T00:00:00", "400.00")])]
 #[case::hours(policy(&format!(r#"{{"cancellable":true,{},"penaltyCharge":{{"chargeBase":"FullStay"}}}}"#, deadline("H", 36, r#","deadlineTime":"12:00""#))),
-    true, vec![("2027-01-14T00:00:00Z", "400.00")])]
+    true, vec![("2027-01-14T00:00:00", "400.00")])]
 #[case::percent_and_amount(policy(&format!(
         r#"{{"cancellable":true,{},"penaltyCharge":{{"chargeBase":"Percent","percent":"25"}}}},{{"cancellable":true,{},"penaltyCharge":{{"chargeBase":"Amount","amount":"30.00"}}}}"#,
         deadline("D", 3, ""), deadline("D", 7, ""))),
-    true, vec![("2027-01-08T00:00:00Z", "60.00"), ("2027-01-12T00:00:00Z", "100.00")])]
+    true, vec![("2027-01-08T00:00:00", "60.00"), ("2027-01-12T00:00:00", "100.00")])]
 #[case::after_booking(policy(r#"{"cancellable":true,"cancelDeadline":{"offsetTimeDropType":"AfterBooking","offsetTimeUnit":"H","offsetTimeValue":24},"penaltyCharge":{"chargeBase":"FullStay"}}"#),
     false, vec![])]
 #[case::no_show_ignored(policy(&format!(
         r#"{{"cancellable":true,{},"penaltyCharge":{{"chargeBase":"NightBase","nights":1}}}},{{"cancellable":false,"noShow":true}}"#, deadline("D", 2, ""))),
-    true, vec![("2027-01-13T00:00:00Z", "220.00")])]
+    true, vec![("2027-01-13T00:00:00", "220.00")])]
 fn cancel_policies(
     #[case] policy: String,
     #[case] refundable: bool,
@@ -654,7 +661,7 @@ fn cancel_policies(
     let expected: Vec<Penalty> = expected
         .into_iter()
         .map(|(f, a)| Penalty {
-            from: t(f),
+            from: CancelTime::parse(f).unwrap(),
             amount: eur(a),
         })
         .collect();

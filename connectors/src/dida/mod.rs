@@ -18,7 +18,6 @@ mod tests;
 
 use crate::auth;
 use crate::*;
-use chrono::{DateTime, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
@@ -821,21 +820,10 @@ enum PriceScope {
     AllRooms,
 }
 
-/// `FromDate` is hotel-local time without an offset ("Search"); it is read as UTC (an offset,
-/// when present, is honoured).
-fn from_date(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })
-        .map(|t| t.and_utc())
+/// `FromDate` is hotel-local time without an offset ("Search"): the hotel's wall clock, placed
+/// on the timeline by the edge with the hotel's zone (an offset, when present, is honoured).
+fn from_date(s: &str) -> Option<CancelTime> {
+    CancelTime::parse(s)
 }
 
 /// One rate plan as an offer for `rooms`. PriceSearch's `TotalPrice` and penalty amounts are for
@@ -901,7 +889,10 @@ fn offer(
         refundable,
         cancel_penalties: penalties,
         price,
+        // `TotalPrice` is taxes included; "the hotel's tax exclusive fees are not given".
+        taxes_included: true,
         pay_at_hotel: Vec::new(),
+        pay_at_hotel_listed: false,
         allotment: plan.inventory_count,
         key,
     })

@@ -31,10 +31,6 @@ fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
 fn creds(mode: AuthMode) -> Credentials {
     match mode {
         AuthMode::Oauth1 => Credentials {
@@ -371,11 +367,13 @@ fn spec_offer(n: usize) -> SupplierOffer {
         board: Board::Breakfast,
         refundable: true,
         cancel_penalties: vec![Penalty {
-            from: t("2027-01-13T00:00:00Z"),
+            from: CancelTime::parse("2027-01-13T00:00:00").unwrap(),
             amount: Money::new(dec("118.0") * k, "EUR"),
         }],
         price: price.clone(),
+        taxes_included: true,
         pay_at_hotel: vec![],
+        pay_at_hotel_listed: false,
         allotment: Some(4),
         key: OfferKey {
             hotel: "500042".into(),
@@ -447,12 +445,12 @@ fn only_offer(body: &[u8]) -> SupplierOffer {
 /// 2 rooms at 200.10 each.
 #[rstest]
 #[case::free("", true, vec![])]
-#[case::first_night(r#"{"FromDate":"2027-01-13T00:00:00","Amount":100.05}"#, true, vec![("2027-01-13T00:00:00Z", "200.10")])]
-#[case::full_from_the_start(r#"{"FromDate":"2026-11-22T00:00:00","Amount":200.10}"#, false, vec![("2026-11-22T00:00:00Z", "400.20")])]
+#[case::first_night(r#"{"FromDate":"2027-01-13T00:00:00","Amount":100.05}"#, true, vec![("2027-01-13T00:00:00", "200.10")])]
+#[case::full_from_the_start(r#"{"FromDate":"2026-11-22T00:00:00","Amount":200.10}"#, false, vec![("2026-11-22T00:00:00", "400.20")])]
 #[case::zero_then_full(r#"{"FromDate":"2027-01-20T00:00:00","Amount":200.10},{"FromDate":"2027-01-01T00:00:00+01:00","Amount":0}"#, false,
-    vec![("2027-01-20T00:00:00Z", "400.20")])]
+    vec![("2027-01-20T00:00:00", "400.20")])]
 #[case::tiered(r#"{"FromDate":"2027-01-14","Amount":200.10},{"FromDate":"2027-01-10T12:30:00","Amount":50}"#, true,
-    vec![("2027-01-10T12:30:00Z", "100"), ("2027-01-14T00:00:00Z", "400.20")])]
+    vec![("2027-01-10T12:30:00", "100"), ("2027-01-14T00:00:00", "400.20")])]
 fn cancellation_policies(
     #[case] policies: &str,
     #[case] refundable: bool,
@@ -463,7 +461,7 @@ fn cancellation_policies(
     let expected: Vec<Penalty> = expected
         .into_iter()
         .map(|(f, a)| Penalty {
-            from: t(f),
+            from: CancelTime::parse(f).unwrap(),
             amount: Money::new(dec(a), "USD"),
         })
         .collect();

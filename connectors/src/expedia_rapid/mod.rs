@@ -629,7 +629,7 @@ fn rate_offers(
         .iter()
         .map(|p| {
             Ok(Penalty {
-                from: json_util::instant(&p.start, "cancel_penalties.start")?,
+                from: json_util::cancel_time(&p.start, "cancel_penalties.start")?,
                 amount: Money::new(
                     p.amount.non_negative("cancel_penalties.amount")?,
                     p.currency.as_str(),
@@ -658,7 +658,9 @@ fn rate_offers(
                 refundable: rate.refundable,
                 cancel_penalties: cancel_penalties.clone(),
                 price: price.clone(),
+                taxes_included: true,
                 pay_at_hotel: fees.clone(),
+                pay_at_hotel_listed: true,
                 allotment: rate.available_rooms,
                 key: OfferKey {
                     hotel: hotel.to_string(),

@@ -448,14 +448,16 @@ fn spec_offer() -> SupplierOffer {
         board: Board::RoomOnly,
         refundable: true,
         cancel_penalties: vec![Penalty {
-            from: Utc.with_ymd_and_hms(2027, 1, 13, 0, 0, 0).unwrap(),
+            from: CancelTime::Instant(Utc.with_ymd_and_hms(2027, 1, 13, 0, 0, 0).unwrap()),
             amount: eur("120.00"),
         }],
         price: eur("244.20"),
+        taxes_included: true,
         pay_at_hotel: vec![Fee {
             name: "Property fees".into(),
             amount: eur("6.00"),
         }],
+        pay_at_hotel_listed: true,
         allotment: Some(4),
         key: offer_key(),
     }
@@ -513,6 +515,30 @@ fn parse_rate(rooms: Vec<Occupancy>, rate: Value) -> SupplierResult<Vec<Supplier
         Reply::Search { hotels } => Ok(hotels.into_iter().flat_map(|h| h.offers).collect()),
         other => panic!("{other:?}"),
     }
+}
+
+/// §Search response: `totals.inclusive` includes taxes and service fees; `property_fees` are paid
+/// at the property (none given or zero: nothing to pay there).
+#[rstest]
+#[case::fees(Some("6.00"), vec![eur("6.00")])]
+#[case::zero_fees(Some("0.00"), vec![])]
+#[case::no_fees(None, vec![])]
+fn inclusive_totals_and_property_fees(#[case] fee: Option<&str>, #[case] expected: Vec<Money>) {
+    let mut totals = json!({"inclusive":{"request_currency":{"value":"244.20","currency":"EUR"}},
+                            "exclusive":{"request_currency":{"value":"220.00","currency":"EUR"}}});
+    if let Some(f) = fee {
+        totals["property_fees"] = json!({"request_currency":{"value":f,"currency":"EUR"}});
+    }
+    let r = rate(json!({"occupancy_pricing":{"2":{"totals":totals}}}));
+    let rooms = vec![Occupancy {
+        adults: 2,
+        children_ages: vec![],
+    }];
+    let o = parse_rate(rooms, r).unwrap().remove(0);
+    assert_eq!(o.price, eur("244.20"));
+    assert!(o.taxes_included && o.pay_at_hotel_listed);
+    let got: Vec<Money> = o.pay_at_hotel.into_iter().map(|f| f.amount).collect();
+    assert_eq!(got, expected);
 }
 
 #[test]

@@ -570,6 +570,9 @@ fn offer(
     };
     let currency = hotel.currency.as_str();
     let price = Money::new(rate.net.non_negative("net")?, currency);
+    // `net` includes every tax not marked `"included":false`; those are paid at the hotel. A
+    // rate without a `taxes` object says nothing about charges at the hotel.
+    let pay_at_hotel_listed = rate.taxes.is_some();
     let pay_at_hotel = rate
         .taxes
         .iter()
@@ -577,7 +580,11 @@ fn offer(
         .filter(|t| !t.included)
         .map(|t| {
             Ok(Fee {
-                name: t.kind.clone().unwrap_or_else(|| "Tax".to_string()),
+                name: t
+                    .sub_type
+                    .clone()
+                    .or_else(|| t.kind.clone())
+                    .unwrap_or_else(|| "Tax".to_string()),
                 amount: Money::new(
                     t.amount.non_negative("tax amount")?,
                     t.currency.as_deref().unwrap_or(currency),
@@ -600,7 +607,9 @@ fn offer(
         refundable: rate.rate_class == "NOR",
         cancel_penalties: penalties(&rate.cancellation_policies, currency)?,
         price: price.clone(),
+        taxes_included: true,
         pay_at_hotel,
+        pay_at_hotel_listed,
         allotment: rate.allotment,
         key: OfferKey {
             hotel: hotel.code.0.clone(),
@@ -637,7 +646,7 @@ fn penalties(policies: &[CancellationPolicy], currency: &str) -> SupplierResult<
         .iter()
         .map(|p| {
             Ok(Penalty {
-                from: json_util::instant(&p.from, "cancellationPolicies.from")?,
+                from: json_util::cancel_time(&p.from, "cancellationPolicies.from")?,
                 amount: Money::new(p.amount.non_negative("cancellation amount")?, currency),
             })
         })

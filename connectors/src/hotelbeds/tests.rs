@@ -496,14 +496,16 @@ fn spec_offer() -> SupplierOffer {
         board: Board::Breakfast,
         refundable: true,
         cancel_penalties: vec![Penalty {
-            from: Utc.with_ymd_and_hms(2027, 1, 13, 23, 59, 0).unwrap(),
+            from: CancelTime::Instant(Utc.with_ymd_and_hms(2027, 1, 13, 23, 59, 0).unwrap()),
             amount: eur("115.70"),
         }],
         price: eur("231.40"),
+        taxes_included: true,
         pay_at_hotel: vec![Fee {
             name: "Tax".into(),
             amount: eur("8.00"),
         }],
+        pay_at_hotel_listed: true,
         allotment: Some(5),
         key: OfferKey {
             hotel: "100042".into(),
@@ -633,6 +635,56 @@ fn included_taxes_are_not_fees_and_rate_names_fall_back() {
     );
     assert_eq!(o.allotment, None);
     assert_eq!(o.key.token, token("opaque", "RECHECK"));
+}
+
+/// §Search: `net` (not `sellingRate`, the suggested retail price) is what we pay; taxes marked
+/// `"included":false` are payable at the hotel, named by their `subType` when given.
+#[rstest]
+#[case::all_included(json!({"allIncluded":true}), vec![], true)]
+#[case::city_tax_at_hotel(json!({"allIncluded":false,"taxes":[{"included":false,"amount":"8.00","currency":"EUR","type":"TAX","subType":"CITY_TAX"}]}),
+    vec![("CITY_TAX", "8.00", "EUR")], true)]
+#[case::tax_without_currency_is_the_hotel_currency(json!({"allIncluded":false,"taxes":[{"included":false,"amount":"3"}]}),
+    vec![("Tax", "3", "EUR")], true)]
+#[case::no_taxes_object_lists_nothing(Value::Null, vec![], false)]
+fn net_and_taxes_at_the_hotel(
+    #[case] taxes: Value,
+    #[case] fees: Vec<(&str, &str, &str)>,
+    #[case] listed: bool,
+) {
+    let mut rate = json!({"rateKey":"k","rateClass":"NOR","rateType":"BOOKABLE","net":"231.40","sellingRate":"248.00","boardCode":"BB"});
+    if !taxes.is_null() {
+        rate["taxes"] = taxes;
+    }
+    let o = parse_one_rate(rate).unwrap().remove(0);
+    assert_eq!(o.price, eur("231.40"));
+    assert!(o.taxes_included);
+    assert_eq!(o.pay_at_hotel_listed, listed);
+    let expected: Vec<Fee> = fees
+        .into_iter()
+        .map(|(n, a, c)| Fee {
+            name: n.into(),
+            amount: Money::new(dec(a), c),
+        })
+        .collect();
+    assert_eq!(o.pay_at_hotel, expected);
+}
+
+#[test]
+fn policy_times_without_an_offset_are_the_hotels_clock() {
+    let o = parse_one_rate(json!({"rateKey":"k","rateClass":"NOR","rateType":"BOOKABLE","net":"10","boardCode":"RO",
+        "cancellationPolicies":[{"amount":"5.00","from":"2027-01-13T23:59:00"},{"amount":"10.00","from":"2027-01-14T23:59:00+01:00"}]}))
+    .unwrap()
+    .remove(0);
+    assert_eq!(
+        o.cancel_penalties
+            .iter()
+            .map(|p| p.from)
+            .collect::<Vec<_>>(),
+        [
+            CancelTime::HotelLocal("2027-01-13T23:59:00".parse().unwrap()),
+            CancelTime::Instant("2027-01-14T22:59:00Z".parse().unwrap()),
+        ]
+    );
 }
 
 // ---- malformed ----------------------------------------------------------------------------

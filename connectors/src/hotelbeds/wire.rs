@@ -186,6 +186,8 @@ pub(super) struct Tax {
     pub currency: Option<String>,
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
+    #[serde(rename = "subType", default)]
+    pub sub_type: Option<String>,
 }
 
 /// Checkrates response (§Recheck).

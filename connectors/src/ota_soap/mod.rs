@@ -424,9 +424,15 @@ fn reservation_request(
         r#"<TimeSpan Start="{}" End="{}"/>"#,
         offer.stay.checkin, offer.stay.checkout
     );
+    // An offer quoted before tax (no tax given) is booked at that figure (`avail_offers`).
     let _ = write!(
         s,
-        r#"<Total AmountAfterTax="{}" CurrencyCode="{}"/>"#,
+        r#"<Total {}="{}" CurrencyCode="{}"/>"#,
+        if offer.token == BEFORE_TAX {
+            "AmountBeforeTax"
+        } else {
+            "AmountAfterTax"
+        },
         offer.price.amount,
         xml_escape(&offer.price.currency)
     );
@@ -733,7 +739,7 @@ fn avail_offers(
                 (None, Some(t)) if rates.len() == 1 => t,
                 _ => return Err(SupplierError::malformed("RoomRate without a Total")),
             };
-            let price = money(total, "AmountAfterTax")?;
+            let (price, taxes_included) = stay_total(total)?;
             let room_type = room_stay.child("RoomTypes").and_then(|r| {
                 r.children_named("RoomType")
                     .find(|t| t.attr("RoomTypeCode").map(str::trim) == Some(room_code))
@@ -772,7 +778,11 @@ fn avail_offers(
                 stay,
                 rooms: rooms.to_vec(),
                 price: price.clone(),
-                token: String::new(),
+                token: if taxes_included {
+                    String::new()
+                } else {
+                    BEFORE_TAX.to_string()
+                },
             };
             let offer = SupplierOffer {
                 room_code: room_code.to_string(),
@@ -783,7 +793,10 @@ fn avail_offers(
                 refundable,
                 cancel_penalties,
                 price,
+                taxes_included,
+                // OTA states no charges payable at the hotel in this profile ("Search and recheck").
                 pay_at_hotel: Vec::new(),
+                pay_at_hotel_listed: true,
                 allotment,
                 key,
             };
@@ -891,14 +904,14 @@ fn penalties(
         } else if ap.attr_nonempty("Percent").is_some() {
             let pct = amount(ap, "Percent")?;
             Money::new(
-                (total.amount * pct / Decimal::ONE_HUNDRED).round_dp(2),
+                total.amount * pct / Decimal::ONE_HUNDRED,
                 total.currency.clone(),
             )
         } else if ap.attr_nonempty("NmbrOfNights").is_some() {
             let n = amount(ap, "NmbrOfNights")?;
             let nights = Decimal::from(stay.nights().max(1));
             Money::new(
-                (total.amount * n.min(nights) / nights).round_dp(2),
+                total.amount * n.min(nights) / nights,
                 total.currency.clone(),
             )
         } else {
@@ -909,9 +922,9 @@ fn penalties(
         if amount.amount.is_zero() {
             continue;
         }
-        match from.or(now) {
+        match from.or(now.map(CancelTime::Instant)) {
             Some(from) => {
-                if from_is_past(from, now) {
+                if from_is_past(from.as_if_utc(), now) {
                     refundable = false;
                 }
                 list.push(Penalty { from, amount });
@@ -929,9 +942,11 @@ fn from_is_past(from: DateTime<Utc>, now: Option<DateTime<Utc>>) -> bool {
 
 /// `Deadline`: `AbsoluteDeadline`, or `OffsetTimeUnit` × `OffsetUnitMultiplier` with
 /// `OffsetDropTime="BeforeArrival"`. `AfterBooking` has no instant without a clock: None.
-fn deadline(d: &Element, stay: Stay) -> SupplierResult<Option<DateTime<Utc>>> {
+/// An xs:dateTime without a zone, and a deadline before arrival (counted from midnight of the
+/// arrival day), are the hotel's wall clock.
+fn deadline(d: &Element, stay: Stay) -> SupplierResult<Option<CancelTime>> {
     if let Some(abs) = d.attr_nonempty("AbsoluteDeadline") {
-        return instant(abs)
+        return CancelTime::parse(abs)
             .map(Some)
             .ok_or_else(|| malformed_attr(d, "AbsoluteDeadline"));
     }
@@ -957,9 +972,10 @@ fn deadline(d: &Element, stay: Stay) -> SupplierResult<Option<DateTime<Utc>>> {
     let arrival = stay
         .checkin
         .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
         .ok_or_else(|| malformed_attr(d, "OffsetTimeUnit"))?;
-    Ok(arrival.checked_sub_signed(offset))
+    Ok(arrival
+        .checked_sub_signed(offset)
+        .map(CancelTime::HotelLocal))
 }
 
 /// Recheck: the live `Total` of the offer's (hotel, room, rate) against the price shown. No such
@@ -1016,7 +1032,36 @@ fn reservation_total(res: &Element) -> SupplierResult<Option<Money>> {
     let total = res
         .path(&["ResGlobalInfo", "Total"])
         .or_else(|| res.descendants("Total").into_iter().next());
-    total.map(|t| money(t, "AmountAfterTax")).transpose()
+    total.map(|t| stay_total(t).map(|(m, _)| m)).transpose()
+}
+
+/// `OfferKey::token` of an offer whose supplier quoted only `AmountBeforeTax`.
+const BEFORE_TAX: &str = "before-tax";
+
+/// A `Total`: `AmountAfterTax` (taxes included); else `AmountBeforeTax` plus `Taxes@Amount`
+/// (included, computed); else `AmountBeforeTax` alone, with the taxes unknown (`false`).
+fn stay_total(total: &Element) -> SupplierResult<(Money, bool)> {
+    if total.attr_nonempty("AmountAfterTax").is_some() {
+        return Ok((money(total, "AmountAfterTax")?, true));
+    }
+    let before =
+        money(total, "AmountBeforeTax").map_err(|_| malformed_attr(total, "AmountAfterTax"))?;
+    match total
+        .child("Taxes")
+        .filter(|t| t.attr_nonempty("Amount").is_some())
+    {
+        Some(taxes) => {
+            let tax = amount(taxes, "Amount")?;
+            if taxes
+                .attr_nonempty("CurrencyCode")
+                .is_some_and(|c| c != before.currency)
+            {
+                return Err(malformed_attr(taxes, "CurrencyCode"));
+            }
+            Ok((Money::new(before.amount + tax, before.currency), true))
+        }
+        None => Ok((before, false)),
+    }
 }
 
 /// Initiate answer: the hold id (`ResID_Type` 14) is the handle; a `Total` other than the

@@ -431,11 +431,13 @@ fn expected_search() -> Vec<HotelOffers> {
             board: Board::Breakfast,
             refundable: true,
             cancel_penalties: vec![Penalty {
-                from: t("2027-01-13T23:59:00Z"),
+                from: CancelTime::parse("2027-01-13T23:59:00Z").unwrap(),
                 amount: eur("120.00"),
             }],
             price: price.clone(),
+            taxes_included: true,
             pay_at_hotel: vec![],
+            pay_at_hotel_listed: true,
             allotment: Some(3),
             key: OfferKey {
                 hotel: "LISHAR01".into(),
@@ -529,10 +531,10 @@ fn meal_plans(#[case] meals: &str, #[case] board: Board) {
     r#"<CancelPenalties><CancelPenalty><AmountPercent Amount="300.00"/></CancelPenalty></CancelPenalties>"#, "", false, vec![])]
 #[case::percent_and_relative_deadline(
     r#"<CancelPenalties><CancelPenalty><Deadline OffsetTimeUnit="Day" OffsetUnitMultiplier="3" OffsetDropTime="BeforeArrival"/><AmountPercent Percent="50"/></CancelPenalty></CancelPenalties>"#,
-    "", true, vec![("2027-01-12T00:00:00Z", "150.00")])]
+    "", true, vec![("2027-01-12T00:00:00", "150.00")])]
 #[case::nights(
     r#"<CancelPenalties><CancelPenalty><Deadline AbsoluteDeadline="2027-01-14"/><AmountPercent NmbrOfNights="1"/></CancelPenalty></CancelPenalties>"#,
-    "", true, vec![("2027-01-14T00:00:00Z", "150.00")])]
+    "", true, vec![("2027-01-14T00:00:00", "150.00")])]
 #[case::zero_amount_is_no_penalty(
     r#"<CancelPenalties><CancelPenalty><Deadline AbsoluteDeadline="2027-01-10T00:00:00"/><AmountPercent Amount="0"/></CancelPenalty></CancelPenalties>"#,
     "", true, vec![])]
@@ -547,7 +549,7 @@ fn cancel_penalties(
     let expected: Vec<Penalty> = expected
         .into_iter()
         .map(|(f, a)| Penalty {
-            from: t(f),
+            from: CancelTime::parse(f).unwrap(),
             amount: eur(a),
         })
         .collect();
@@ -898,7 +900,8 @@ fn transport_and_body_failures(
 
 #[rstest]
 #[case::no_currency(r#"<Total AmountAfterTax="300.00"/>"#)]
-#[case::no_amount_after_tax(r#"<Total AmountBeforeTax="300.00" CurrencyCode="EUR"/>"#)]
+#[case::no_amount(r#"<Total CurrencyCode="EUR"/>"#)]
+#[case::tax_in_another_currency(r#"<Total AmountBeforeTax="300.00" CurrencyCode="EUR"><Taxes Amount="30.00" CurrencyCode="USD"/></Total>"#)]
 #[case::negative(r#"<Total AmountAfterTax="-1.00" CurrencyCode="EUR"/>"#)]
 #[case::not_a_number(r#"<Total AmountAfterTax="3OO" CurrencyCode="EUR"/>"#)]
 fn schema_violations_are_malformed(#[case] total: &str) {
@@ -971,4 +974,47 @@ fn every_prefix_of_every_fixture_is_handled_without_panicking() {
             }
         }
     }
+}
+
+/// "Search and recheck": `AmountAfterTax` includes taxes. A supplier that quotes before tax and
+/// gives the taxes is priced with them; one that gives no tax is marked as such and booked at
+/// the figure it quoted.
+#[rstest]
+#[case::after_tax(
+    r#"<Total AmountBeforeTax="272.73" AmountAfterTax="300.00" CurrencyCode="EUR"/>"#,
+    "300.00",
+    true
+)]
+#[case::before_tax_with_taxes(r#"<Total AmountBeforeTax="272.73" CurrencyCode="EUR"><Taxes Amount="27.27" CurrencyCode="EUR"/></Total>"#, "300.00", true)]
+#[case::before_tax_only(
+    r#"<Total AmountBeforeTax="272.73" CurrencyCode="EUR"/>"#,
+    "272.73",
+    false
+)]
+fn taxes(#[case] total: &str, #[case] price: &str, #[case] included: bool) {
+    let body = String::from_utf8(avail_with("", "", "")).unwrap().replace(
+        r#"<Total AmountAfterTax="300.00" CurrencyCode="EUR"/>"#,
+        total,
+    );
+    let o = only_offer(body.as_bytes());
+    assert_eq!(o.price, eur(price));
+    assert_eq!(o.taxes_included, included);
+    assert!(o.pay_at_hotel.is_empty() && o.pay_at_hotel_listed);
+    let req = connector()
+        .build(
+            &Call::Prepare {
+                offer: o.key.clone(),
+                book: book_input(),
+            },
+            &cx(),
+        )
+        .unwrap();
+    let rq = ota_request(&req);
+    let sent = rq.descendants("RoomStay")[0].child("Total").unwrap();
+    let attr = if included {
+        "AmountAfterTax"
+    } else {
+        "AmountBeforeTax"
+    };
+    assert_eq!(sent.attr(attr), Some(price), "{attr}");
 }

@@ -1,14 +1,17 @@
 //! `POST /v1/search`: validate, fan out one leg per eligible supplier under per-supplier timeouts
 //! and one overall deadline, merge what arrived by unified hotel, prices in the agent's currency.
 
-use super::{money_json, ApiResponse};
+use super::ApiResponse;
 use crate::app::{App, SupplierRuntime};
 use crate::cache::CacheStatus;
 use crate::errors::ApiError;
 use crate::legs::{LegCache, LegResult};
 use crate::supplier_calls::{call_supplier, CallOptions};
 use crate::traces::RequestTrace;
-use arigate_connectors::{Call, ErrorClass, HotelOffers, Occupancy, Reply, SearchQuery, Stay};
+use arigate_connectors::normalize::{format_minor, offer_terms};
+use arigate_connectors::{
+    Call, ErrorClass, HotelOffers, Occupancy, Reply, SearchQuery, Stay, SupplierOffer,
+};
 use arigate_filters::agent_auth::Agent;
 use arigate_filters::cache_policy::browse_ttl;
 use arigate_filters::rooms::{group_rooms, RoomInput};
@@ -308,11 +311,7 @@ pub async fn handle(
                 continue;
             };
             for o in &ho.offers {
-                let Some(amount) = app.config.currency.convert(
-                    o.price.amount,
-                    &o.price.currency,
-                    &search.currency,
-                ) else {
+                let Some(mut offer) = offer_json(app, &search.currency, unified, o, now) else {
                     continue;
                 };
                 let claims = OfferClaims {
@@ -324,46 +323,8 @@ pub async fn handle(
                     currency: search.currency.clone(),
                     recheck_trace_id: None,
                 };
-                let fees: Vec<Value> = o
-                    .pay_at_hotel
-                    .iter()
-                    .filter_map(|f| {
-                        let a = app.config.currency.convert(
-                            f.amount.amount,
-                            &f.amount.currency,
-                            &search.currency,
-                        )?;
-                        Some(json!({"name": f.name, "amount": money_json(a, &search.currency)}))
-                    })
-                    .collect();
-                let cancel_deadline = if o.refundable {
-                    o.cancel_penalties.iter().map(|p| p.from).min()
-                } else {
-                    None
-                };
-                let mut offer = json!({
-                    "offer_id": app.tokens.sign("of", &claims),
-                    "supplier": leg.code,
-                    "room_code": o.room_code,
-                    "room_name": o.room_name,
-                    "rate_name": o.rate_name,
-                    "board": o.board,
-                    "refundable": o.refundable,
-                    "price": {
-                        "amount": money_json(amount, &search.currency)["amount"],
-                        "currency": search.currency,
-                        "taxes_included": true,
-                    },
-                    "pay_at_hotel": fees,
-                    "_sort": amount.to_string(),
-                });
-                if let Some(d) = cancel_deadline {
-                    offer["cancel_deadline"] =
-                        json!(d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-                }
-                if let Some(a) = o.allotment {
-                    offer["rooms_left"] = json!(a);
-                }
+                offer["offer_id"] = json!(app.tokens.sign("of", &claims));
+                offer["supplier"] = json!(leg.code);
                 hotels.entry(unified.id.clone()).or_default().push(offer);
                 offers += 1;
             }
@@ -392,7 +353,8 @@ pub async fn handle(
         .filter_map(|id| {
             let mut offers = hotels.remove(id)?;
             offers.sort_by_key(sort_key);
-            let min_price = offers.first().map(|o| o["price"]["amount"].clone());
+            // The comparison price (taxes and charges at the hotel included) decides the order.
+            let min_price = offers.first().map(|o| o["comparison_price"]["amount"].clone());
             // One row per real room: the suppliers' rooms grouped by `filters::rooms` (a wrong
             // merge is worse than a missed one, so only rooms known to be the same share a row).
             let room_of = |o: &Value| {
@@ -437,7 +399,7 @@ pub async fn handle(
                 .filter(|(_, o)| !o.is_empty())
                 .map(|(g, o)| (g.room_key, g.name, o))
                 .collect();
-            rooms.sort_by_key(|(_, _, o)| o.first().and_then(|x| x["price"]["amount"].as_str()).and_then(|a| a.parse::<Decimal>().ok()).unwrap_or(Decimal::MAX));
+            rooms.sort_by_key(|(_, _, o)| o.first().and_then(|x| x["comparison_price"]["amount"].as_str()).and_then(|a| a.parse::<Decimal>().ok()).unwrap_or(Decimal::MAX));
             let name = app.config.mapping.hotel(id).map(|h| h.name.clone()).unwrap_or_default();
             Some(json!({
                 "hotel_id": id,
@@ -515,6 +477,68 @@ pub async fn handle(
         .header("x-arigate-complete", complete.to_string())
         .header("x-arigate-cache", overall)
         .header("cache-control", cache_control))
+}
+
+/// One offer as agents see it (`offer_id` and `supplier` are added by the caller): every amount in
+/// the requested currency at full precision until it is shown, rounded once to the currency's
+/// minor units; the comparison price adds what is payable at the hotel; cancellation deadlines on
+/// the UTC timeline in the hotel's zone ([`arigate_connectors::normalize`]). `None` when an amount
+/// is in a currency the configured table cannot convert.
+fn offer_json(
+    app: &App,
+    currency: &str,
+    hotel: &arigate_config::MappedHotel,
+    o: &SupplierOffer,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Value> {
+    let convert = |amount: Decimal, from: &str| app.config.currency.convert(amount, from, currency);
+    let terms = offer_terms(o, &convert, hotel.time_zone, now)?;
+    let shown = |a: Decimal| json!({"amount": format_minor(a, currency), "currency": currency});
+    let instant =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let fees: Vec<Value> = terms
+        .pay_at_hotel
+        .iter()
+        .map(|f| {
+            json!({
+                "name": f.name,
+                "amount": shown(f.amount),
+                "payable": {
+                    "amount": format_minor(f.stated.amount, &f.stated.currency),
+                    "currency": f.stated.currency,
+                },
+            })
+        })
+        .collect();
+    let penalties: Vec<Value> = terms
+        .cancellation
+        .penalties
+        .iter()
+        .map(|p| json!({"from": instant(p.from), "amount": format_minor(p.amount, currency), "currency": currency}))
+        .collect();
+    let free_until = terms.cancellation.free_until.map(instant);
+    let mut price = shown(terms.price);
+    price["taxes_included"] = json!(terms.taxes_included);
+    let mut offer = json!({
+        "room_code": o.room_code,
+        "room_name": o.room_name,
+        "rate_name": o.rate_name,
+        "board": o.board,
+        "refundable": o.refundable,
+        "price": price,
+        "pay_at_hotel": fees,
+        "pay_at_hotel_listed": terms.pay_at_hotel_listed,
+        "comparison_price": shown(terms.comparison),
+        "cancellation": {"free_until": free_until, "penalties": penalties},
+        "_sort": terms.comparison.to_string(),
+    });
+    if let Some(d) = free_until {
+        offer["cancel_deadline"] = json!(d);
+    }
+    if let Some(a) = o.allotment {
+        offer["rooms_left"] = json!(a);
+    }
+    Some(offer)
 }
 
 fn sort_key(v: &Value) -> Decimal {
