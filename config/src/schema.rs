@@ -16,6 +16,18 @@ pub struct FileConfig {
     /// Worker threads of the edge. Default 2.
     #[serde(default = "default_threads")]
     pub threads: usize,
+    /// How long in-flight requests may take to finish after SIGTERM or a graceful upgrade.
+    /// Default: the longest booking timeout plus 2s.
+    #[serde(default)]
+    pub shutdown_grace: Option<HumanDuration>,
+    /// Unix socket a graceful upgrade (`arigate run --upgrade`, then SIGQUIT to the old process)
+    /// hands the listening sockets over. Default `/tmp/arigate-upgrade.sock`.
+    #[serde(default = "default_upgrade_sock")]
+    pub upgrade_sock: String,
+    /// How often the config file (and its mapping file) is checked for changes; `0s` reloads only
+    /// on `POST /admin/config/reload`. Default 1s.
+    #[serde(default = "default_reload_poll")]
+    pub reload_poll: HumanDuration,
     pub tokens: TokensFile,
     #[serde(default)]
     pub search: SearchFile,
@@ -40,6 +52,12 @@ fn default_admin_listen() -> String {
 }
 fn default_threads() -> usize {
     2
+}
+fn default_upgrade_sock() -> String {
+    "/tmp/arigate-upgrade.sock".into()
+}
+fn default_reload_poll() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(1))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -40,6 +40,11 @@ pub struct Config {
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
     pub threads: usize,
+    /// In-flight requests may finish within this after SIGTERM or an upgrade.
+    pub shutdown_grace: Duration,
+    pub upgrade_sock: String,
+    /// Zero: reload only when asked.
+    pub reload_poll: Duration,
     pub tokens: TokenConfig,
     pub search: SearchConfig,
     pub max_request_body_bytes: usize,
@@ -522,6 +527,16 @@ impl Validator<'_> {
                 listen,
                 admin_listen,
                 threads: f.threads,
+                shutdown_grace: f.shutdown_grace.map(|d| d.0).unwrap_or_else(|| {
+                    suppliers
+                        .iter()
+                        .map(|s: &SupplierConfig| s.booking_timeout)
+                        .max()
+                        .unwrap_or(Duration::from_secs(10))
+                        + Duration::from_secs(2)
+                }),
+                upgrade_sock: f.upgrade_sock.clone(),
+                reload_poll: f.reload_poll.0,
                 tokens: TokenConfig {
                     secret: secret.into_bytes(),
                     previous,

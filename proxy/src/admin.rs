@@ -1,7 +1,7 @@
 //! The admin listener (loopback by default): `/healthz`, `/readyz`, `/admin/suppliers`, cache
 //! stats and purge, and the trace API ([`crate::trace_api`]).
 
-use crate::app::App;
+use crate::app::{App, Live};
 use arigate_filters::cache_policy::Tag;
 use async_trait::async_trait;
 use http::Response;
@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub struct Admin {
-    pub app: Arc<App>,
+    pub live: Live,
+    pub reloader: Arc<crate::reload::Reloader>,
 }
 
 fn json_response(status: u16, body: serde_json::Value) -> Response<Vec<u8>> {
@@ -43,7 +44,8 @@ async fn listening(addr: std::net::SocketAddr) -> bool {
 impl ServeHttp for Admin {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let path = session.req_header().uri.path().to_string();
-        let app = &self.app;
+        let app = self.live.load_full();
+        let app = &app;
         let query = session.req_header().uri.query().map(str::to_string);
         let accept = session
             .req_header()
@@ -92,6 +94,19 @@ impl ServeHttp for Admin {
                     })
                     .collect();
                 json_response(200, json!({"suppliers": list}))
+            }
+            "/admin/config" => {
+                json_response(200, crate::reload::redacted_view(app, &self.reloader))
+            }
+            "/admin/config/reload" if session.req_header().method == http::Method::POST => {
+                match self.reloader.reload("admin") {
+                    Ok(r) if r.result == "ok" => json_response(200, json!(r)),
+                    Ok(r) => json_response(422, json!(r)),
+                    Err(e) => json_response(
+                        409,
+                        json!({"error": {"code": "no_config_file", "message": e}}),
+                    ),
+                }
             }
             "/admin/cache/purge" if session.req_header().method == http::Method::POST => {
                 let mut body = Vec::new();

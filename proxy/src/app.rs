@@ -1,5 +1,6 @@
 //! The edge's shared state: validated config, one runtime per supplier (connector, peer, OAuth2
-//! token cache), signed-token keys, the idempotency store and the agent directory.
+//! token cache), signed-token keys, the idempotency store and the agent directory, and the
+//! generations a hot reload swaps ([`Live`]).
 
 use crate::cache::BrowseCache;
 use crate::traces::Traces;
@@ -13,6 +14,9 @@ use arigate_filters::webhook::WebhookVerifier;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The running generation of [`App`], swapped atomically by a reload.
+pub type Live = Arc<arc_swap::ArcSwap<App>>;
 
 /// One configured supplier at run time.
 pub struct SupplierRuntime {
@@ -28,23 +32,129 @@ impl SupplierRuntime {
     }
 }
 
-/// Everything a request handler needs, shared by all requests.
+/// Everything a request handler needs, shared by all requests. One `App` is one generation of
+/// the configuration: a reload builds a new one (new suppliers, agents, keys, timeouts, TTL
+/// knobs) around the same long-lived state (cache, idempotency keys, webhook replay memory,
+/// traces) and swaps it in atomically; a request keeps the generation it started with.
 pub struct App {
     pub config: Config,
     pub suppliers: Vec<Arc<SupplierRuntime>>,
     by_code: HashMap<String, usize>,
     pub tokens: TokenSigner,
-    pub idempotency: IdempotencyStore,
     pub agents: AgentDirectory,
-    pub webhooks: WebhookVerifier,
-    pub cache: BrowseCache,
-    pub traces: Traces,
+    /// Browse TTL knobs of this generation.
+    pub ttl_policy: TtlPolicy,
+    /// Static content TTL of this generation.
+    pub static_ttl: std::time::Duration,
+    /// Which reload produced this generation (0 = start).
+    pub generation: u64,
+    pub idempotency: Arc<IdempotencyStore>,
+    pub webhooks: Arc<WebhookVerifier>,
+    pub cache: Arc<BrowseCache>,
+    pub traces: Arc<Traces>,
+    /// Agent requests in flight (graceful shutdown waits for them).
+    pub inflight: Arc<std::sync::atomic::AtomicUsize>,
     /// Addresses `/readyz` checks besides the edge's own listener (the demo's simulators).
     pub ready_checks: Vec<std::net::SocketAddr>,
 }
 
+fn ttl_policy(config: &Config) -> TtlPolicy {
+    let c = &config.cache;
+    TtlPolicy {
+        max: c.browse_max_ttl.0,
+        max_without_webhooks: c.browse_max_ttl_without_webhooks.0,
+        no_cache_within: c.no_cache_within.0,
+        checkin_hour_utc: c.checkin_hour_utc,
+        weekend_factor: c.weekend_factor,
+        holiday_factor: c.holiday_factor,
+        holidays: c.holidays.clone(),
+        ..TtlPolicy::default()
+    }
+}
+
 impl App {
     pub fn new(config: Config) -> App {
+        let c = &config.cache;
+        let cache = BrowseCache::new(
+            c.memory_bytes,
+            ttl_policy(&config),
+            c.static_ttl.0,
+            c.hot_requests_per_minute,
+            // Cache locks outlive any leg: legs are bounded by their timeouts, whatever a
+            // reload later sets, by at most a minute.
+            config
+                .suppliers
+                .iter()
+                .map(|s| s.timeout.max(s.booking_timeout))
+                .chain([config.search.deadline])
+                .max()
+                .unwrap_or_default(),
+        );
+        let idempotency = IdempotencyStore::new(config.idempotency_entries, config.idempotency_ttl);
+        App::build(
+            config,
+            0,
+            Arc::new(idempotency),
+            Arc::new(WebhookVerifier::new(300, 100_000)),
+            Arc::new(cache),
+            Arc::new(Traces::disabled()),
+            Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            Vec::new(),
+        )
+    }
+
+    /// The next generation: `config` around this generation's long-lived state.
+    pub fn reloaded(&self, config: Config) -> App {
+        App::build(
+            config,
+            self.generation + 1,
+            self.idempotency.clone(),
+            self.webhooks.clone(),
+            self.cache.clone(),
+            self.traces.clone(),
+            self.inflight.clone(),
+            self.ready_checks.clone(),
+        )
+    }
+
+    /// Settings a reload cannot change in a running process (listeners, threads, memory
+    /// budgets, the span pipeline): they take effect at the next start or upgrade.
+    pub fn needs_restart(&self, next: &Config) -> Vec<&'static str> {
+        let (a, b) = (&self.config, next);
+        let mut out = Vec::new();
+        if a.listen != b.listen {
+            out.push("listen");
+        }
+        if a.admin_listen != b.admin_listen {
+            out.push("admin_listen");
+        }
+        if a.threads != b.threads {
+            out.push("threads");
+        }
+        if a.cache.memory_bytes != b.cache.memory_bytes {
+            out.push("cache.memory_bytes");
+        }
+        if a.idempotency_entries != b.idempotency_entries || a.idempotency_ttl != b.idempotency_ttl
+        {
+            out.push("limits.idempotency_*");
+        }
+        if format!("{:?}", a.traces) != format!("{:?}", b.traces) {
+            out.push("traces");
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        config: Config,
+        generation: u64,
+        idempotency: Arc<IdempotencyStore>,
+        webhooks: Arc<WebhookVerifier>,
+        cache: Arc<BrowseCache>,
+        traces: Arc<Traces>,
+        inflight: Arc<std::sync::atomic::AtomicUsize>,
+        ready_checks: Vec<std::net::SocketAddr>,
+    ) -> App {
         let suppliers: Vec<Arc<SupplierRuntime>> = config
             .suppliers
             .iter()
@@ -79,40 +189,21 @@ impl App {
                 })
                 .collect(),
         );
-        let c = &config.cache;
-        let cache = BrowseCache::new(
-            c.memory_bytes,
-            TtlPolicy {
-                max: c.browse_max_ttl.0,
-                max_without_webhooks: c.browse_max_ttl_without_webhooks.0,
-                no_cache_within: c.no_cache_within.0,
-                checkin_hour_utc: c.checkin_hour_utc,
-                weekend_factor: c.weekend_factor,
-                holiday_factor: c.holiday_factor,
-                holidays: c.holidays.clone(),
-                ..TtlPolicy::default()
-            },
-            c.static_ttl.0,
-            c.hot_requests_per_minute,
-            config
-                .suppliers
-                .iter()
-                .map(|s| s.timeout.max(s.booking_timeout))
-                .chain([config.search.deadline])
-                .max()
-                .unwrap_or_default(),
-        );
         App {
-            cache,
-            traces: Traces::disabled(),
             tokens: TokenSigner::new(&config.tokens.secret, &config.tokens.previous),
-            idempotency: IdempotencyStore::new(config.idempotency_entries, config.idempotency_ttl),
-            webhooks: WebhookVerifier::new(300, 100_000),
+            ttl_policy: ttl_policy(&config),
+            static_ttl: config.cache.static_ttl.0,
+            generation,
+            idempotency,
+            webhooks,
+            cache,
+            traces,
+            inflight,
+            ready_checks,
             agents,
             suppliers,
             by_code,
             config,
-            ready_checks: Vec::new(),
         }
     }
 

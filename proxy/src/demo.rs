@@ -86,7 +86,7 @@ pub fn run(listen: SocketAddr, admin: SocketAddr, seed: u64) -> anyhow::Result<(
     eprintln!(
         "arigate demo: agent API on http://{listen} (API key: demo-key), admin on http://{admin}"
     );
-    crate::serve(app)
+    crate::serve(app, None, false)
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@ enum Command {
     Run {
         #[arg(long)]
         config: PathBuf,
+        /// Take the listening sockets over from a running arigate (then send it SIGQUIT).
+        #[arg(long)]
+        upgrade: bool,
     },
     /// Validate a configuration file; prints each problem with its path.
     Check {
@@ -111,10 +114,10 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Run { config } => {
+        Command::Run { config, upgrade } => {
             let cfg = arigate_config::load(&config, &|k| std::env::var(k).ok())
                 .map_err(|e| anyhow::anyhow!("{}:\n{e}", config.display()))?;
-            arigate::serve(arigate::app::App::new(cfg))
+            arigate::serve(arigate::app::App::new(cfg), Some(config), upgrade)
         }
         Command::Check { config } => {
             match arigate_config::load(&config, &|k| std::env::var(k).ok()) {

@@ -5,7 +5,7 @@
 //! through every phase with its supplier as the upstream (see [`crate::legs`]).
 
 use crate::api::{self, booking, content, search, webhooks, ApiResponse, Route};
-use crate::app::App;
+use crate::app::{App, Live};
 use crate::cache::CacheStatus;
 use crate::errors::ApiError;
 use crate::legs::{leg_of, LegState, CACHE_AGE, CACHE_FRESH_FOR, CACHE_STATUS};
@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 pub struct Edge {
-    pub app: Arc<App>,
+    pub live: Live,
 }
 
 /// Per-request state.
@@ -36,6 +36,24 @@ pub struct RequestCtx {
     /// The agent request's trace (root span and ids); empty for legs.
     pub trace: RequestTrace,
     pub leg: Option<LegState>,
+    /// Counts the agent request as in flight until the context drops.
+    _inflight: Option<Inflight>,
+}
+
+/// One agent request in flight (graceful shutdown waits until none are).
+pub struct Inflight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Inflight {
+    pub fn enter(counter: &Arc<std::sync::atomic::AtomicUsize>) -> Inflight {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Inflight(counter.clone())
+    }
+}
+
+impl Drop for Inflight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// The trace id of a valid W3C `traceparent`, else a fresh one.
@@ -62,12 +80,19 @@ pub fn trace_id_from(traceparent: Option<&str>) -> String {
 }
 
 impl Edge {
+    /// The running generation (for state shared by all generations: cache, traces).
+    fn app(&self) -> arc_swap::Guard<Arc<App>> {
+        self.live.load()
+    }
+
     async fn agent_request(
         &self,
         session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> Result<ApiResponse, ApiError> {
-        let app = &*self.app;
+        // One generation of the configuration for the whole request, even across a reload.
+        let app = self.live.load_full();
+        let app = &*app;
         let method = session.req_header().method.as_str().to_string();
         let path = session.req_header().uri.path().to_string();
         ctx.trace.annotate(|s| {
@@ -166,6 +191,7 @@ impl ProxyHttp for Edge {
             status: 0,
             trace: RequestTrace::none(),
             leg: None,
+            _inflight: None,
         }
     }
 
@@ -175,7 +201,7 @@ impl ProxyHttp for Edge {
         ctx: &mut RequestCtx,
     ) -> pingora_error::Result<()> {
         match leg_of(session) {
-            Some(spec) => ctx.leg = Some(LegState::new(spec, self.app.traces.excerpt_limit())),
+            Some(spec) => ctx.leg = Some(LegState::new(spec, self.app().traces.excerpt_limit())),
             None => {
                 let tp = session
                     .req_header()
@@ -184,6 +210,7 @@ impl ProxyHttp for Edge {
                     .and_then(|v| v.to_str().ok());
                 ctx.trace_id = trace_id_from(tp);
                 ctx.trace = RequestTrace::new(ctx.trace_id.clone());
+                ctx._inflight = Some(Inflight::enter(&self.app().inflight));
             }
         }
         Ok(())
@@ -232,7 +259,8 @@ impl ProxyHttp for Edge {
         ctx: &mut RequestCtx,
     ) -> pingora_error::Result<()> {
         if ctx.leg.as_ref().is_some_and(|l| l.spec.cache.is_some()) {
-            let c = &self.app.cache;
+            let app = self.app();
+            let c = &app.cache;
             session
                 .cache
                 .enable(c.storage, None, None, Some(c.lock), None);
@@ -264,7 +292,7 @@ impl ProxyHttp for Edge {
         let Some(cache) = &leg.spec.cache else {
             return Ok(None);
         };
-        let stale = self.app.cache.invalidations.is_stale(
+        let stale = self.app().cache.invalidations.is_stale(
             leg.spec.supplier.code(),
             &cache.hotels,
             meta.created(),
@@ -315,7 +343,7 @@ impl ProxyHttp for Edge {
             CachePhase::Miss | CachePhase::Expired => CacheStatus::Miss,
             _ => CacheStatus::Bypass,
         };
-        self.app.cache.lookups.count(status);
+        self.app().cache.lookups.count(status);
         leg.note_cache(status);
         resp.insert_header(CACHE_STATUS, status.as_str())?;
         if let Some(meta) = session.cache.maybe_cache_meta() {
@@ -438,7 +466,7 @@ impl ProxyHttp for Edge {
     async fn logging(&self, _session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         if let Some(leg) = ctx.leg.as_mut() {
             if let Some(span) = leg.finish_span(e) {
-                self.app.traces.record(span);
+                self.app().traces.record(span);
             }
             return;
         }
@@ -461,7 +489,7 @@ impl ProxyHttp for Edge {
                     },
                 ),
             }
-            self.app.traces.record(root);
+            self.app().traces.record(root);
         }
         {
             tracing::debug!(trace_id = %ctx.trace_id, route = ctx.route, status = ctx.status, elapsed_ms = ctx.started.elapsed().as_millis() as u64, error = ?e.map(|e| e.etype().as_str()), "request");

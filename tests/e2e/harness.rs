@@ -248,6 +248,34 @@ impl Stack {
         }
     }
 
+    /// The config file the edge runs with (hot reload watches it).
+    pub fn config_path(&self) -> PathBuf {
+        self._dir.join("arigate.yaml")
+    }
+
+    /// Sends a signal (`TERM`, `QUIT`, `INT`) to the edge process.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args(["-s", sig, &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -s {sig} failed");
+    }
+
+    /// Waits (bounded) for the edge process to exit; its exit status, or `None` if still running.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let until = Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn sim(&self, protocol: &str) -> &SimHandle {
         self.sims
             .iter()

@@ -73,7 +73,7 @@ pub async fn hotel(
         let ip = ip.clone();
         let leg_trace = trace.leg(vec![id.to_string()]);
         let cache = LegCache {
-            ttl: app.cache.static_ttl,
+            ttl: app.static_ttl,
             hotels: vec![supplier_code.clone()],
         };
         Some(async move {

@@ -254,7 +254,7 @@ pub async fn handle(
         codes.dedup();
         let has_webhooks = !supplier.config.webhook_secrets.is_empty();
         let cache = browse_ttl(
-            &app.cache.policy,
+            &app.ttl_policy,
             search.stay.checkin,
             now,
             hotness,

@@ -1,0 +1,209 @@
+//! Running it in production (issue #6): hot reload without a failed request, an invalid file
+//! that leaves the running config alone, and a graceful shutdown that lets a booking finish.
+
+use crate::harness::{http, offers, search_body, shared_hotels, Stack};
+use serde_json::Value;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn dida_status(search: &Value) -> String {
+    search["suppliers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["code"] == "dida")
+        .and_then(|l| l["status"].as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+async fn admin_config(stack: &Stack) -> Value {
+    let a = http("GET", &format!("{}/admin/config", stack.admin), &[], None).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    a.body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reload_applies_a_new_timeout_under_load_and_refuses_an_invalid_file() {
+    let stack = Arc::new(Stack::start().await);
+    let hotels = shared_hotels(2);
+    // Dida answers searches in 500 ms: over the 300 ms supplier timeout the edge starts with.
+    stack
+        .set_scenario("dida", "slow:500", Some(&["search"]))
+        .await;
+    let body = search_body(&[&hotels[0], &hotels[1]], 30);
+    let first = stack.agent("POST", "/v1/search", Some(&body)).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(dida_status(&first.body), "timeout");
+    assert_eq!(admin_config(&stack).await["generation"], 0);
+
+    // Agents keep searching through every reload below; not one request may fail.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (served, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut load = Vec::new();
+    for worker in 0..3 {
+        let (stack, stop, served, failed) =
+            (stack.clone(), stop.clone(), served.clone(), failed.clone());
+        let hotels = hotels.clone();
+        load.push(tokio::spawn(async move {
+            let mut n: i64 = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1; // a fresh stay each time: every leg goes to its supplier
+                let b = search_body(&[&hotels[0], &hotels[1]], 31 + (n * 3 + worker) % 200);
+                let a = stack.agent("POST", "/v1/search", Some(&b)).await;
+                served.fetch_add(1, Ordering::Relaxed);
+                if a.status != 200 {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("failed during reload: {} {}", a.status, a.raw);
+                }
+            }
+        }));
+    }
+
+    // A longer supplier timeout in the file is picked up by the watcher, without a restart.
+    let path = stack.config_path();
+    let original = std::fs::read_to_string(&path).expect("config");
+    assert!(original.contains("supplier_timeout: 300ms"));
+    std::fs::write(
+        &path,
+        original.replace("supplier_timeout: 300ms", "supplier_timeout: 800ms"),
+    )
+    .expect("write config");
+    let until = Instant::now() + Duration::from_secs(15);
+    let mut day = 20;
+    loop {
+        day += 1;
+        let a = stack
+            .agent(
+                "POST",
+                "/v1/search",
+                Some(&search_body(&[&hotels[0], &hotels[1]], day)),
+            )
+            .await;
+        if dida_status(&a.body) == "ok" {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the new timeout never applied: {}",
+            a.body["suppliers"]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cfg = admin_config(&stack).await;
+    assert_eq!(cfg["generation"], 1, "{cfg}");
+    assert_eq!(cfg["reloads"]["ok"], 1);
+    assert_eq!(cfg["reloads"]["last"]["report"]["result"], "ok");
+
+    // An invalid file is refused with every problem named; the running config stays.
+    let good = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(
+        &path,
+        good.replace("supplier_timeout: 800ms", "supplier_timeout: soon"),
+    )
+    .expect("write config");
+    let r = http(
+        "POST",
+        &format!("{}/admin/config/reload", stack.admin),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.raw);
+    assert_eq!(r.body["result"], "invalid");
+    assert!(r.raw.contains("search.supplier_timeout"), "{}", r.raw);
+    tokio::time::sleep(Duration::from_millis(1500)).await; // the watcher sees it too, and refuses it
+    let cfg = admin_config(&stack).await;
+    assert_eq!(cfg["generation"], 1);
+    assert!(
+        cfg["reloads"]["invalid"].as_u64().unwrap_or(0) >= 1,
+        "{cfg}"
+    );
+    let a = stack
+        .agent(
+            "POST",
+            "/v1/search",
+            Some(&search_body(&[&hotels[0], &hotels[1]], 61)),
+        )
+        .await;
+    assert_eq!(
+        (a.status, dida_status(&a.body).as_str()),
+        (200, "ok"),
+        "the 800 ms timeout still runs: {}",
+        a.body["suppliers"]
+    );
+
+    // Secrets never show in the config view.
+    let raw = admin_config(&stack).await.to_string();
+    for secret in [
+        "s3cr3tHB",
+        "rapidsecret",
+        "0ta-Pa55",
+        "derby-secret",
+        "TestKey",
+        crate::harness::E2E_TOKEN_SECRET,
+    ] {
+        assert!(!raw.contains(secret), "{secret} in /admin/config");
+    }
+
+    stop.store(true, Ordering::Relaxed);
+    for l in load {
+        l.await.expect("load task");
+    }
+    let (served, failed) = (
+        served.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+    );
+    eprintln!("searches during reloads: {served}, failed: {failed}");
+    assert!(served >= 10, "the load ran: {served}");
+    assert_eq!(failed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_booking_in_flight_finish_and_then_exits() {
+    let mut stack = Stack::start().await;
+    let hotels = shared_hotels(1);
+    let search = stack
+        .agent("POST", "/v1/search", Some(&search_body(&[&hotels[0]], 30)))
+        .await;
+    let (_, offer) = offers(&search.body)
+        .into_iter()
+        .find(|(_, o)| o["supplier"] == "expedia-rapid")
+        .expect("an expedia-rapid offer");
+    // The supplier takes 1.5 s to book: SIGTERM arrives in the middle of it.
+    stack
+        .set_scenario("expedia-rapid", "slow:1500", Some(&["book"]))
+        .await;
+    let edge = stack.edge.clone();
+    let offer_id = offer["offer_id"].as_str().expect("offer id").to_string();
+    let booking = tokio::spawn(async move {
+        let body = serde_json::json!({"offer_id": offer_id, "guests": [{"first_name": "Ada", "last_name": "Lovelace"}]});
+        http(
+            "POST",
+            &format!("{edge}/v1/bookings"),
+            &[
+                ("authorization", "Bearer demo-key"),
+                ("idempotency-key", "shutdown-1"),
+            ],
+            Some(&body),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let signalled = Instant::now();
+    stack.signal("TERM");
+    let booked = booking.await.expect("booking task");
+    assert_eq!(booked.status, 201, "{}", booked.raw);
+    assert_eq!(booked.body["status"], "confirmed");
+    assert_eq!(stack.counters("expedia-rapid").get("book"), Some(&1));
+    let status = tokio::task::block_in_place(|| stack.wait_exit(Duration::from_secs(10)))
+        .expect("the edge exits once drained");
+    assert!(status.success(), "{status}");
+    // Drained, not sat out: the default grace period is the booking timeout plus 2 s.
+    assert!(
+        signalled.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        signalled.elapsed()
+    );
+}
