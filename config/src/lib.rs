@@ -12,6 +12,7 @@ pub mod schema;
 mod validate;
 
 pub use validate::{
-    load, load_str, AgentConfig, ClickHouseConfig, Config, ConfigError, CurrencyTable,
-    HotelMapping, MappedHotel, SearchConfig, SupplierConfig, TokenConfig, TracesConfig,
+    load, load_str, AgentConfig, CircuitConfig, ClickHouseConfig, Config, ConfigError,
+    CurrencyTable, HotelMapping, MappedHotel, RateLimitConfig, SearchConfig, SupplierConfig,
+    TokenConfig, TracesConfig,
 };

@@ -37,6 +37,9 @@ pub struct FileConfig {
     pub cache: CacheFile,
     #[serde(default)]
     pub traces: TracesFile,
+    /// Circuit-breaker defaults for every supplier (each may override them).
+    #[serde(default)]
+    pub circuit: CircuitFile,
     pub currency: CurrencyFile,
     pub agents: Vec<AgentFile>,
     pub suppliers: Vec<SupplierFile>,
@@ -115,6 +118,8 @@ pub struct LimitsFile {
     pub idempotency_entries: usize,
     /// How long an Idempotency-Key is remembered. Default 24h.
     pub idempotency_ttl: HumanDuration,
+    /// Default per-agent request rate (each agent may override it). Default 60/min, burst 10.
+    pub rate_limit: RateLimitFile,
 }
 
 impl Default for LimitsFile {
@@ -124,8 +129,48 @@ impl Default for LimitsFile {
             max_supplier_response_bytes: 8 * 1024 * 1024,
             idempotency_entries: 100_000,
             idempotency_ttl: HumanDuration(std::time::Duration::from_secs(24 * 3600)),
+            rate_limit: RateLimitFile::default(),
         }
     }
+}
+
+/// A request rate: `per_minute` sustained, up to `burst` at once. Unset fields fall back to
+/// `limits.rate_limit`, then to 60/min and a burst of 10.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitFile {
+    #[serde(default)]
+    pub per_minute: Option<u32>,
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
+
+/// A supplier circuit breaker. Unset fields fall back to the top-level `circuit:`, then to the
+/// defaults documented here.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitFile {
+    /// Consecutive failed calls that open the circuit (0: this trigger is off). Default 5.
+    #[serde(default)]
+    pub consecutive_failures: Option<u32>,
+    /// Failed share of the calls in `window` that opens the circuit, in percent (0: off). Default 50.
+    #[serde(default)]
+    pub error_rate_percent: Option<f64>,
+    /// Sliding window of the error rate. Default 30s.
+    #[serde(default)]
+    pub window: Option<HumanDuration>,
+    /// Fewest calls in `window` before the error rate counts. Default 20.
+    #[serde(default)]
+    pub min_requests: Option<u32>,
+    /// First open period before a probe; doubles on each failed probe. Default 5s.
+    #[serde(default)]
+    pub open_for: Option<HumanDuration>,
+    /// Longest open period. Default 60s.
+    #[serde(default)]
+    pub max_open_for: Option<HumanDuration>,
+    /// Probe calls let through while half-open; all must succeed to close. Default 1.
+    #[serde(default)]
+    pub half_open_probes: Option<u32>,
 }
 
 /// The browse and static cache (DESIGN §5). Transactional routes are never cached.
@@ -273,6 +318,9 @@ pub struct AgentFile {
     /// Suppliers this agent may use (default: all).
     #[serde(default)]
     pub suppliers: Option<Vec<String>>,
+    /// This agent's request rate (default: `limits.rate_limit`).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitFile>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -299,6 +347,12 @@ pub struct SupplierFile {
     /// Secrets that sign this supplier's webhooks (several while rotating).
     #[serde(default)]
     pub webhook_secrets: Vec<String>,
+    /// Overrides of the top-level `circuit:` for this supplier.
+    #[serde(default)]
+    pub circuit: Option<CircuitFile>,
+    /// Most calls in flight to this supplier; more fail fast (default: unlimited).
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
 }
 
 fn default_true() -> bool {

@@ -57,6 +57,58 @@ pub struct Config {
     pub agents: Vec<AgentConfig>,
     pub suppliers: Vec<SupplierConfig>,
     pub mapping: Arc<HotelMapping>,
+    /// `limits.rate_limit`: the rate of agents without their own.
+    pub rate_limit: RateLimitConfig,
+    /// The top-level `circuit:` (each supplier's own is in [`SupplierConfig::circuit`]).
+    pub circuit: CircuitConfig,
+}
+
+/// A request rate: `per_minute` sustained, at most `burst` at once (both at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    /// 60 per minute (seed 001), bursts of 10.
+    fn default() -> Self {
+        RateLimitConfig {
+            per_minute: 60,
+            burst: 10,
+        }
+    }
+}
+
+/// When a supplier's circuit opens and how it recovers (see `arigate_filters::circuit`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CircuitConfig {
+    /// Consecutive failures that open the circuit; 0 turns this trigger off.
+    pub consecutive_failures: u32,
+    /// Failed share (0..=1) of the calls in `window` that opens the circuit; 0 turns it off.
+    pub error_rate: f64,
+    pub window: Duration,
+    /// Fewest calls in `window` before `error_rate` applies (at least 1).
+    pub min_requests: u32,
+    /// First open period; doubled after each failed probe up to `max_open_for`.
+    pub open_for: Duration,
+    pub max_open_for: Duration,
+    /// Probes let through while half-open; all must succeed to close (at least 1).
+    pub half_open_probes: u32,
+}
+
+impl Default for CircuitConfig {
+    fn default() -> Self {
+        CircuitConfig {
+            consecutive_failures: 5,
+            error_rate: 0.5,
+            window: Duration::from_secs(30),
+            min_requests: 20,
+            open_for: Duration::from_secs(5),
+            max_open_for: Duration::from_secs(60),
+            half_open_probes: 1,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -159,6 +211,7 @@ pub struct AgentConfig {
     pub phone: String,
     pub key_sha256: String,
     pub suppliers: Option<Vec<String>>,
+    pub rate_limit: RateLimitConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +228,9 @@ pub struct SupplierConfig {
     pub booking_timeout: Duration,
     pub credentials: Credentials,
     pub webhook_secrets: Vec<String>,
+    pub circuit: CircuitConfig,
+    /// Most calls in flight to this supplier (`None`: unlimited).
+    pub max_concurrency: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -372,6 +428,12 @@ impl Validator<'_> {
         {
             self.problem("limits", "bounds must be positive");
         }
+        let rate_limit = self.rate_limit(
+            "limits.rate_limit",
+            &l.rate_limit,
+            RateLimitConfig::default(),
+        );
+        let circuit = self.circuit("circuit", &f.circuit, &CircuitConfig::default());
         let c = &f.cache;
         if c.browse_max_ttl.0 > std::time::Duration::from_secs(300) {
             self.problem(
@@ -465,12 +527,21 @@ impl Validator<'_> {
                 phone: a.phone.clone(),
                 key_sha256: a.key_sha256.clone(),
                 suppliers: a.suppliers.clone(),
+                rate_limit: match &a.rate_limit {
+                    Some(r) => self.rate_limit(&format!("{path}.rate_limit"), r, rate_limit),
+                    None => rate_limit,
+                },
             });
         }
         let mut suppliers = Vec::new();
         let mut codes = HashSet::new();
         for (i, sf) in f.suppliers.iter().enumerate() {
-            if let Some(sc) = self.supplier(&format!("suppliers[{i}]"), sf, &f.search) {
+            if let Some(mut sc) = self.supplier(&format!("suppliers[{i}]"), sf, &f.search) {
+                if let Some(own) = &sf.circuit {
+                    sc.circuit = self.circuit(&format!("suppliers[{i}].circuit"), own, &circuit);
+                } else {
+                    sc.circuit = circuit.clone();
+                }
                 if !codes.insert(sc.code.clone()) {
                     self.problem(
                         &format!("suppliers[{i}].code"),
@@ -562,6 +633,8 @@ impl Validator<'_> {
                 agents,
                 suppliers,
                 mapping: Arc::new(mapping),
+                rate_limit,
+                circuit,
             }),
             _ => Err(ConfigError::one("invalid configuration")),
         }
@@ -743,6 +816,12 @@ impl Validator<'_> {
         if timeout.is_zero() || f.booking_timeout.0.is_zero() {
             self.problem(&format!("{path}.timeout"), "timeouts must be positive");
         }
+        if f.max_concurrency == Some(0) {
+            self.problem(
+                &format!("{path}.max_concurrency"),
+                "must be at least 1 (leave it out for no cap)",
+            );
+        }
         if self.problems.len() > before {
             return None;
         }
@@ -763,7 +842,65 @@ impl Validator<'_> {
                 mode,
             },
             webhook_secrets,
+            circuit: CircuitConfig::default(),
+            max_concurrency: f.max_concurrency,
         })
+    }
+
+    /// `f` over `base`, checked.
+    fn rate_limit(
+        &mut self,
+        path: &str,
+        f: &RateLimitFile,
+        base: RateLimitConfig,
+    ) -> RateLimitConfig {
+        let r = RateLimitConfig {
+            per_minute: f.per_minute.unwrap_or(base.per_minute),
+            burst: f.burst.unwrap_or(base.burst),
+        };
+        if !(1..=600_000).contains(&r.per_minute) {
+            self.problem(&format!("{path}.per_minute"), "must be 1 to 600000");
+        }
+        if !(1..=100_000).contains(&r.burst) {
+            self.problem(&format!("{path}.burst"), "must be 1 to 100000");
+        }
+        r
+    }
+
+    /// `f` over `base`, checked.
+    fn circuit(&mut self, path: &str, f: &CircuitFile, base: &CircuitConfig) -> CircuitConfig {
+        let percent = f.error_rate_percent.unwrap_or(base.error_rate * 100.0);
+        let c = CircuitConfig {
+            consecutive_failures: f.consecutive_failures.unwrap_or(base.consecutive_failures),
+            error_rate: percent / 100.0,
+            window: f.window.map_or(base.window, |d| d.0),
+            min_requests: f.min_requests.unwrap_or(base.min_requests),
+            open_for: f.open_for.map_or(base.open_for, |d| d.0),
+            max_open_for: f.max_open_for.map_or(base.max_open_for, |d| d.0),
+            half_open_probes: f.half_open_probes.unwrap_or(base.half_open_probes),
+        };
+        if !(0.0..=100.0).contains(&percent) {
+            self.problem(&format!("{path}.error_rate_percent"), "must be 0 to 100");
+        }
+        if c.window < Duration::from_secs(1) || c.window > Duration::from_secs(3600) {
+            self.problem(&format!("{path}.window"), "must be 1s to 1h");
+        }
+        if c.min_requests == 0 {
+            self.problem(&format!("{path}.min_requests"), "must be at least 1");
+        }
+        if c.open_for.is_zero() {
+            self.problem(&format!("{path}.open_for"), "must be positive");
+        }
+        if c.max_open_for < c.open_for {
+            self.problem(
+                &format!("{path}.max_open_for"),
+                "must not be below open_for",
+            );
+        }
+        if !(1..=1000).contains(&c.half_open_probes) {
+            self.problem(&format!("{path}.half_open_probes"), "must be 1 to 1000");
+        }
+        c
     }
 
     fn mapping(&mut self, m: MappingFile, codes: &HashSet<String>) -> HotelMapping {
@@ -996,6 +1133,130 @@ mapping: hotels.yaml
             ("arigate", "trace_events", 14)
         );
         assert!(!format!("{:?}", c.traces).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn rate_limits_and_circuits_inherit_then_override() {
+        let c = load(&base()).expect("valid");
+        assert_eq!(c.rate_limit, RateLimitConfig::default());
+        assert_eq!(c.agents[0].rate_limit, RateLimitConfig::default());
+        assert_eq!(c.suppliers[0].circuit, CircuitConfig::default());
+        assert_eq!(c.suppliers[0].max_concurrency, None);
+
+        let text = base()
+            .replacen(
+                "mapping: hotels.yaml",
+                "mapping: hotels.yaml\nlimits: {rate_limit: {per_minute: 120}}\ncircuit: {consecutive_failures: 3, open_for: 2s}",
+                1,
+            )
+            .replacen(
+                "key_sha256: c48a",
+                "rate_limit: {burst: 30}, key_sha256: c48a",
+                1,
+            )
+            .replacen(
+                "    credentials: {key",
+                "    max_concurrency: 8\n    circuit: {error_rate_percent: 20, window: 10s}\n    credentials: {key",
+                1,
+            );
+        let c = load(&text).expect("valid");
+        assert_eq!(
+            c.rate_limit,
+            RateLimitConfig {
+                per_minute: 120,
+                burst: 10
+            }
+        );
+        // The agent's own burst over the global rate.
+        assert_eq!(
+            c.agents[0].rate_limit,
+            RateLimitConfig {
+                per_minute: 120,
+                burst: 30
+            }
+        );
+        let sc = &c.suppliers[0];
+        assert_eq!(sc.max_concurrency, Some(8));
+        assert_eq!(
+            sc.circuit.consecutive_failures, 3,
+            "from the top-level circuit"
+        );
+        assert_eq!(sc.circuit.open_for, Duration::from_secs(2));
+        assert_eq!(sc.circuit.window, Duration::from_secs(10), "its own");
+        assert!((sc.circuit.error_rate - 0.2).abs() < 1e-9);
+        assert_eq!(sc.circuit.min_requests, 20, "the built-in default");
+    }
+
+    #[rstest::rstest]
+    #[case(
+        "limits: {rate_limit: {per_minute: 0}}",
+        "limits.rate_limit.per_minute: must be 1 to 600000"
+    )]
+    #[case(
+        "limits: {rate_limit: {burst: 0}}",
+        "limits.rate_limit.burst: must be 1 to 100000"
+    )]
+    #[case("limits: {rate_limit: {per_second: 5}}", "unknown field `per_second`")]
+    #[case(
+        "circuit: {error_rate_percent: 150}",
+        "circuit.error_rate_percent: must be 0 to 100"
+    )]
+    #[case("circuit: {window: 0s}", "circuit.window: must be 1s to 1h")]
+    #[case(
+        "circuit: {min_requests: 0}",
+        "circuit.min_requests: must be at least 1"
+    )]
+    #[case("circuit: {open_for: 0ms}", "circuit.open_for: must be positive")]
+    #[case(
+        "circuit: {open_for: 2m, max_open_for: 1m}",
+        "circuit.max_open_for: must not be below open_for"
+    )]
+    #[case(
+        "circuit: {half_open_probes: 0}",
+        "circuit.half_open_probes: must be 1 to 1000"
+    )]
+    fn limit_problems_name_their_path(#[case] extra: &str, #[case] expected: &str) {
+        let text = base().replacen(
+            "mapping: hotels.yaml",
+            &format!("mapping: hotels.yaml\n{extra}"),
+            1,
+        );
+        let err = load(&text).expect_err("invalid").to_string();
+        assert!(err.contains(expected), "{err}");
+    }
+
+    #[rstest::rstest]
+    #[case(
+        "    max_concurrency: 0\n",
+        "suppliers[0].max_concurrency: must be at least 1"
+    )]
+    #[case(
+        "    circuit: {max_open_for: 1s}\n",
+        "suppliers[0].circuit.max_open_for: must not be below open_for"
+    )]
+    #[case("    circuit: {probes: 2}\n", "unknown field `probes`")]
+    fn supplier_limit_problems_name_their_path(#[case] extra: &str, #[case] expected: &str) {
+        let text = base().replacen(
+            "    credentials: {key",
+            &format!("{extra}    credentials: {{key"),
+            1,
+        );
+        let err = load(&text).expect_err("invalid").to_string();
+        assert!(err.contains(expected), "{err}");
+    }
+
+    #[test]
+    fn an_agent_rate_limit_is_checked_at_its_path() {
+        let text = base().replacen(
+            "key_sha256: c48a",
+            "rate_limit: {per_minute: 0}, key_sha256: c48a",
+            1,
+        );
+        let err = load(&text).expect_err("invalid").to_string();
+        assert!(
+            err.contains("agents[0].rate_limit.per_minute: must be 1 to 600000"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The admin listener (loopback by default): `/healthz`, `/readyz`, `/admin/suppliers`, cache
-//! stats and purge, and the trace API ([`crate::trace_api`]).
+//! The admin listener (loopback by default): `/healthz`, `/readyz`, `/metrics` (Prometheus text),
+//! `/admin/suppliers`, cache stats and purge, and the trace API ([`crate::trace_api`]).
 
 use crate::app::{App, Live};
 use arigate_filters::cache_policy::Tag;
@@ -24,6 +24,24 @@ fn json_response(status: u16, body: serde_json::Value) -> Response<Vec<u8>> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
+        .header("content-length", body.len())
+        .body(body)
+        .unwrap_or_else(|_| Response::new(Vec::new()))
+}
+
+/// `GET /metrics`: every family in the Prometheus text format, gauges sampled now.
+fn metrics_response(app: &App) -> Response<Vec<u8>> {
+    let Some(m) = crate::metrics::global() else {
+        return json_response(
+            503,
+            json!({"error": {"code": "unavailable", "message": "metrics are unavailable"}}),
+        );
+    };
+    m.observe(app);
+    let (body, content_type) = m.render();
+    Response::builder()
+        .status(200)
+        .header("content-type", content_type)
         .header("content-length", body.len())
         .body(body)
         .unwrap_or_else(|_| Response::new(Vec::new()))
@@ -60,6 +78,7 @@ impl ServeHttp for Admin {
         }
         match path.as_str() {
             "/healthz" => json_response(200, json!({"status": "ok"})),
+            "/metrics" => metrics_response(app),
             "/readyz" => {
                 let mut waiting = Vec::new();
                 for addr in
@@ -216,6 +235,7 @@ fn purge(app: &App, req: PurgeRequest) -> Response<Vec<u8>> {
         }
         (None, None) => {}
     }
+    crate::metrics::invalidations(crate::metrics::InvalidationSource::Admin, tags.len() as u64);
     if !req.all && req.key.is_none() && tags.is_empty() {
         return json_response(
             400,

@@ -8,6 +8,8 @@ use arigate_config::{Config, SupplierConfig};
 use arigate_connectors::{connector_for, Connector};
 use arigate_filters::agent_auth::{Agent, AgentDirectory};
 use arigate_filters::cache_policy::TtlPolicy;
+use arigate_filters::circuit::{CircuitBreaker, ConcurrencyLimit};
+use arigate_filters::rate_limit::RateLimiter;
 use arigate_filters::idempotency::IdempotencyStore;
 use arigate_filters::tokens::TokenSigner;
 use arigate_filters::webhook::WebhookVerifier;
@@ -24,6 +26,12 @@ pub struct SupplierRuntime {
     pub connector: Box<dyn Connector>,
     /// Cached OAuth2 bearer token and when it stops being usable.
     pub bearer: tokio::sync::Mutex<Option<(String, Instant)>>,
+    /// Its circuit breaker (`crate::protection::SupplierGuard` runs it). Kept across reloads
+    /// unless the supplier's `circuit:` settings change.
+    pub breaker: Arc<CircuitBreaker>,
+    /// Its cap of calls in flight (`max_concurrency`; counts them even when unlimited). Kept
+    /// across reloads, so calls of older generations still count.
+    pub concurrency: Arc<ConcurrencyLimit>,
 }
 
 impl SupplierRuntime {
@@ -56,6 +64,9 @@ pub struct App {
     pub inflight: Arc<std::sync::atomic::AtomicUsize>,
     /// Addresses `/readyz` checks besides the edge's own listener (the demo's simulators).
     pub ready_checks: Vec<std::net::SocketAddr>,
+    /// Per-agent request rates (`limits.rate_limit`, each agent's `rate_limit`); what agents
+    /// have used is kept across reloads.
+    pub rate_limits: Arc<RateLimiter>,
 }
 
 fn ttl_policy(config: &Config) -> TtlPolicy {
@@ -100,6 +111,7 @@ impl App {
             Arc::new(Traces::disabled()),
             Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             Vec::new(),
+            None,
         )
     }
 
@@ -114,6 +126,7 @@ impl App {
             self.traces.clone(),
             self.inflight.clone(),
             self.ready_checks.clone(),
+            Some(self),
         )
     }
 
@@ -154,18 +167,41 @@ impl App {
         traces: Arc<Traces>,
         inflight: Arc<std::sync::atomic::AtomicUsize>,
         ready_checks: Vec<std::net::SocketAddr>,
+        previous: Option<&App>,
     ) -> App {
+        let started = Instant::now();
         let suppliers: Vec<Arc<SupplierRuntime>> = config
             .suppliers
             .iter()
             .map(|s| {
+                let before = previous.and_then(|p| p.supplier(&s.code));
+                let breaker = match before {
+                    Some(b) if b.config.circuit == s.circuit => b.breaker.clone(),
+                    _ => Arc::new(CircuitBreaker::new(s.circuit.clone(), started)),
+                };
+                let concurrency = match before {
+                    Some(b) => {
+                        b.concurrency.set_max(s.max_concurrency);
+                        b.concurrency.clone()
+                    }
+                    None => Arc::new(ConcurrencyLimit::new(s.max_concurrency)),
+                };
                 Arc::new(SupplierRuntime {
                     connector: connector_for(s.protocol, s.credentials.clone()),
                     config: s.clone(),
                     bearer: tokio::sync::Mutex::new(None),
+                    breaker,
+                    concurrency,
                 })
             })
             .collect();
+        let rate_limits = match previous {
+            Some(p) => {
+                p.rate_limits.reconfigure(&config);
+                p.rate_limits.clone()
+            }
+            None => Arc::new(RateLimiter::from_config(&config, started)),
+        };
         let by_code = suppliers
             .iter()
             .enumerate()
@@ -200,6 +236,7 @@ impl App {
             traces,
             inflight,
             ready_checks,
+            rate_limits,
             agents,
             suppliers,
             by_code,

@@ -39,6 +39,20 @@ pub fn demo_config(
         .map_err(|e| anyhow::anyhow!("demo config: {e}"))
 }
 
+/// An [`App`](crate::app::App) on the demo config with suppliers at unused loopback addresses,
+/// for unit tests that need the edge's state but no traffic.
+#[cfg(test)]
+pub(crate) fn test_app() -> crate::app::App {
+    let sims: Vec<(String, String)> = PROTOCOLS
+        .iter()
+        .map(|p| (p.to_string(), "http://127.0.0.1:9".to_string()))
+        .collect();
+    let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let config =
+        demo_config(loopback, loopback, &sims, &"s".repeat(40)).expect("the demo config is valid");
+    crate::app::App::new(config)
+}
+
 /// Starts the five simulators (seed `seed`) on free loopback ports; they deliver webhooks to the edge.
 pub async fn start_simulators(listen: SocketAddr, seed: u64) -> anyhow::Result<Vec<SimHandle>> {
     let mut handles = Vec::new();

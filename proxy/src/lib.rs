@@ -1,8 +1,8 @@
 //! arigate: the hotel-distribution edge on Pingora.
 //!
 //! [`service`] is the Pingora `ProxyHttp`: agent routes in [`api`], supplier calls as subrequest
-//! legs in [`legs`], errors mapped to HTTP once in [`errors`]. [`admin`] serves the admin listener,
-//! [`demo`] wires the edge to five in-process simulated suppliers.
+//! legs in [`legs`], errors mapped to HTTP once in [`errors`]. [`admin`] serves the admin listener
+//! (with the Prometheus [`metrics`]), [`demo`] wires the edge to five in-process simulated suppliers.
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -12,6 +12,8 @@ pub mod cache;
 pub mod demo;
 pub mod errors;
 pub mod legs;
+pub mod metrics;
+pub mod protection;
 pub mod reload;
 pub mod service;
 pub mod supplier_calls;

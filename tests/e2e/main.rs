@@ -7,6 +7,7 @@ mod harness;
 mod hostile_input;
 mod hostile_suppliers;
 mod operations;
+mod ops;
 mod prices;
 mod rooms;
 mod traces;
