@@ -20,7 +20,6 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -295,8 +294,16 @@ pub struct Metrics {
     cache_bytes: IntGauge,
     routes: Vec<RouteMetrics>,
     suppliers: RwLock<HashMap<String, Arc<SupplierMetrics>>>,
-    /// Where the dropped-spans count lives (the telemetry sink), and one scrape at a time.
-    spans_source: Mutex<Option<Arc<AtomicU64>>>,
+    /// One scrape samples at a time.
+    sampling: Mutex<()>,
+}
+
+/// Raises `counter` to `total`, a monotonic count kept elsewhere.
+fn catch_up(counter: &IntCounter, total: u64) {
+    let shown = counter.get();
+    if total > shown {
+        counter.inc_by(total - shown);
+    }
 }
 
 /// Registers `c` and hands it back (registration of a fresh name in a fresh registry).
@@ -500,7 +507,7 @@ impl Metrics {
             cache_bytes,
             routes,
             suppliers: RwLock::new(HashMap::new()),
-            spans_source: Mutex::new(None),
+            sampling: Mutex::new(()),
         })
     }
 
@@ -652,27 +659,11 @@ impl Metrics {
         self.rate_limited.with_label_values(&[agent]).inc();
     }
 
-    /// Exports `counter` (the telemetry sink's dropped-span count) as `arigate_spans_dropped_total`.
-    pub fn watch_spans_dropped(&self, counter: Arc<AtomicU64>) {
-        *self.spans_source.lock() = Some(counter);
-    }
-
-    /// Spans dropped outside a watched sink.
-    pub fn spans_dropped(&self, n: u64) {
-        self.spans_dropped.inc_by(n);
-    }
-
     /// Samples state kept elsewhere: cache bytes, each supplier's circuit and calls in flight,
-    /// zero series for every configured supplier and agent, and the dropped-span count.
+    /// zero series for every configured supplier and agent, and the traces' dropped-span count.
     pub fn observe(&self, app: &App) {
-        let source = self.spans_source.lock();
-        if let Some(c) = source.as_ref() {
-            let total = c.load(Ordering::Relaxed);
-            let shown = self.spans_dropped.get();
-            if total > shown {
-                self.spans_dropped.inc_by(total - shown);
-            }
-        }
+        let _one_at_a_time = self.sampling.lock();
+        catch_up(&self.spans_dropped, app.traces.dropped());
         self.cache_bytes
             .set(i64::try_from(app.cache.storage.used()).unwrap_or(i64::MAX));
         for s in &app.suppliers {
@@ -776,13 +767,6 @@ pub fn config_reload(result: ReloadResult) {
 pub fn rate_limited(agent: &str) {
     if let Some(m) = global() {
         m.rate_limited(agent);
-    }
-}
-
-/// See [`Metrics::watch_spans_dropped`].
-pub fn watch_spans_dropped(counter: Arc<AtomicU64>) {
-    if let Some(m) = global() {
-        m.watch_spans_dropped(counter);
     }
 }
 
@@ -1108,7 +1092,9 @@ mod tests {
         m.config_reload(ReloadResult::Invalid);
         m.config_reload(ReloadResult::Invalid);
         m.rate_limited("acme");
-        m.spans_dropped(4);
+        catch_up(&m.spans_dropped, 7);
+        catch_up(&m.spans_dropped, 9);
+        catch_up(&m.spans_dropped, 3);
         let v = |name, labels: &[(&str, &str)]| value(&m, name, labels);
         assert_eq!(
             v(
@@ -1149,11 +1135,15 @@ mod tests {
             v("arigate_rate_limited_total", &[("agent", "acme")]),
             Some(1.0)
         );
-        assert_eq!(v("arigate_spans_dropped_total", &[]), Some(4.0));
+        assert_eq!(
+            v("arigate_spans_dropped_total", &[]),
+            Some(9.0),
+            "follows the total"
+        );
     }
 
     #[test]
-    fn a_scrape_samples_circuits_calls_in_flight_agents_and_dropped_spans() {
+    fn a_scrape_samples_circuits_calls_in_flight_and_agents() {
         let m = Metrics::new().expect("metrics");
         let app = crate::demo::test_app();
         let tripped = &app.suppliers[0];
@@ -1167,8 +1157,6 @@ mod tests {
             busy.concurrency.try_acquire(),
             busy.concurrency.try_acquire(),
         );
-        let dropped = Arc::new(AtomicU64::new(7));
-        m.watch_spans_dropped(dropped.clone());
         m.observe(&app);
         let v = |name, labels: &[(&str, &str)]| value(&m, name, labels);
         assert_eq!(
@@ -1210,11 +1198,7 @@ mod tests {
                 Some(0.0)
             );
         }
-        assert_eq!(v("arigate_spans_dropped_total", &[]), Some(7.0));
-        dropped.store(9, Ordering::Relaxed);
-        m.observe(&app);
-        m.observe(&app);
-        assert_eq!(v("arigate_spans_dropped_total", &[]), Some(9.0));
+        assert_eq!(v("arigate_spans_dropped_total", &[]), Some(0.0));
         assert!(v("arigate_cache_bytes", &[]).is_some());
     }
 
