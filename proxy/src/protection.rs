@@ -120,7 +120,11 @@ impl<'a> SupplierGuard<'a> {
         self.permit.is_probe()
     }
 
-    /// Reports the call's result and how long it took.
+    /// The answer came from the cache: the supplier was not called, nothing is counted (a probe
+    /// slot is freed for a call that reaches the supplier).
+    pub fn cached(self) {}
+
+    /// Reports the result of a call that reached the supplier, and how long it took.
     pub fn finish<T>(self, result: &Result<T, SupplierError>, elapsed: Duration) {
         let code = self.supplier.code();
         metrics::supplier_call(code, self.op, SupplierOutcome::of(result), elapsed);
@@ -212,9 +216,8 @@ mod tests {
             Some(Refusal::ConcurrencyLimited)
         );
         a.finish(&Ok::<(), SupplierError>(()), Duration::from_millis(5));
-        assert!(
-            SupplierGuard::enter(s, "search").is_ok(),
-            "a finished call frees its slot"
-        );
+        let c = SupplierGuard::enter(s, "search").expect("a finished call frees its slot");
+        c.cached();
+        assert_eq!(s.concurrency.in_flight(), 1, "and so does a cached one");
     }
 }
