@@ -531,8 +531,7 @@ impl ConcurrencyLimit {
 
     /// Changes the cap (a reload); calls in flight keep their permits, new ones see the new cap.
     pub fn set_max(&self, max: Option<u32>) {
-        self.max
-            .store(max.unwrap_or(u32::MAX), Ordering::Release);
+        self.max.store(max.unwrap_or(u32::MAX), Ordering::Release);
     }
 
     pub fn in_flight(&self) -> u32 {

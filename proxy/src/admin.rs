@@ -30,7 +30,7 @@ fn json_response(status: u16, body: serde_json::Value) -> Response<Vec<u8>> {
 }
 
 /// `GET /metrics`: every family in the Prometheus text format, gauges sampled now.
-fn metrics_response(app: &App) -> Response<Vec<u8>> {
+fn metrics_response(app: &App, reloads: &crate::reload::ReloadCounts) -> Response<Vec<u8>> {
     let Some(m) = crate::metrics::global() else {
         return json_response(
             503,
@@ -38,6 +38,10 @@ fn metrics_response(app: &App) -> Response<Vec<u8>> {
         );
     };
     m.observe(app);
+    m.observe_reloads(
+        reloads.ok.load(Ordering::Relaxed),
+        reloads.invalid.load(Ordering::Relaxed),
+    );
     let (body, content_type) = m.render();
     Response::builder()
         .status(200)
@@ -78,7 +82,7 @@ impl ServeHttp for Admin {
         }
         match path.as_str() {
             "/healthz" => json_response(200, json!({"status": "ok"})),
-            "/metrics" => metrics_response(app),
+            "/metrics" => metrics_response(app, &self.reloader.counts),
             "/readyz" => {
                 let mut waiting = Vec::new();
                 for addr in

@@ -163,24 +163,6 @@ impl InvalidationSource {
     }
 }
 
-/// How a config reload ended (`result` label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReloadResult {
-    /// Parsed, validated and swapped in.
-    Ok,
-    /// Unreadable or invalid; the running config stays.
-    Invalid,
-}
-
-impl ReloadResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReloadResult::Ok => "ok",
-            ReloadResult::Invalid => "invalid",
-        }
-    }
-}
-
 fn cache_index(s: CacheStatus) -> usize {
     match s {
         CacheStatus::Hit => 0,
@@ -487,8 +469,7 @@ impl Metrics {
             .collect();
         let invalidations =
             InvalidationSource::ALL.map(|s| invalidations_vec.with_label_values(&[s.as_str()]));
-        let config_reloads = [ReloadResult::Ok, ReloadResult::Invalid]
-            .map(|res| reloads_vec.with_label_values(&[res.as_str()]));
+        let config_reloads = ["ok", "invalid"].map(|res| reloads_vec.with_label_values(&[res]));
         Ok(Metrics {
             registry: r,
             requests,
@@ -650,8 +631,11 @@ impl Metrics {
         self.invalidations[i].inc_by(n);
     }
 
-    pub fn config_reload(&self, result: ReloadResult) {
-        self.config_reloads[usize::from(result == ReloadResult::Invalid)].inc();
+    /// Samples the reloader's counts of applied (`ok`) and rejected (`invalid`) reloads.
+    pub fn observe_reloads(&self, ok: u64, invalid: u64) {
+        let _one_at_a_time = self.sampling.lock();
+        catch_up(&self.config_reloads[0], ok);
+        catch_up(&self.config_reloads[1], invalid);
     }
 
     /// An agent request refused by its rate limit.
@@ -753,13 +737,6 @@ pub fn circuit_transition(supplier: &str, t: &Transition) {
 pub fn invalidations(source: InvalidationSource, n: u64) {
     if let Some(m) = global() {
         m.invalidations(source, n);
-    }
-}
-
-/// See [`Metrics::config_reload`].
-pub fn config_reload(result: ReloadResult) {
-    if let Some(m) = global() {
-        m.config_reload(result);
     }
 }
 
@@ -1088,9 +1065,8 @@ mod tests {
         m.cache_ttl(Duration::from_secs(120));
         m.invalidations(InvalidationSource::Webhook, 3);
         m.invalidations(InvalidationSource::Admin, 1);
-        m.config_reload(ReloadResult::Ok);
-        m.config_reload(ReloadResult::Invalid);
-        m.config_reload(ReloadResult::Invalid);
+        m.observe_reloads(1, 1);
+        m.observe_reloads(1, 2);
         m.rate_limited("acme");
         catch_up(&m.spans_dropped, 7);
         catch_up(&m.spans_dropped, 9);

@@ -204,6 +204,41 @@ mod tests {
     }
 
     #[test]
+    fn a_reload_keeps_breakers_calls_in_flight_and_agent_usage() {
+        let app = crate::demo::test_app();
+        let (tripped, busy) = (&app.suppliers[0], &app.suppliers[1]);
+        for _ in 0..tripped.breaker.config().consecutive_failures {
+            let g = SupplierGuard::enter(tripped, "search").expect("closed");
+            g.finish(&timeout(), Duration::from_millis(300));
+        }
+        let _held = SupplierGuard::enter(busy, "search").expect("admitted");
+        let agent = app.config.agents[0].id.clone();
+        for _ in 0..app.config.agents[0].rate_limit.burst {
+            assert!(admit_agent(&app, &agent, "t").is_ok());
+        }
+
+        let mut config = app.config.clone();
+        config.suppliers[1].max_concurrency = Some(1);
+        let next = app.reloaded(config.clone());
+        assert_eq!(next.suppliers[0].breaker.state(), CircuitState::Open);
+        assert_eq!(next.suppliers[1].concurrency.in_flight(), 1);
+        assert_eq!(
+            SupplierGuard::enter(&next.suppliers[1], "search").err(),
+            Some(Refusal::ConcurrencyLimited),
+            "the new cap counts the older generation's call"
+        );
+        assert!(
+            admit_agent(&next, &agent, "t").is_err(),
+            "usage carries over"
+        );
+
+        // New circuit settings start a new, closed breaker.
+        config.suppliers[0].circuit.consecutive_failures += 1;
+        let third = next.reloaded(config);
+        assert_eq!(third.suppliers[0].breaker.state(), CircuitState::Closed);
+    }
+
+    #[test]
     fn the_concurrency_cap_refuses_beyond_its_maximum() {
         let mut config = crate::demo::test_app().config.clone();
         config.suppliers[0].max_concurrency = Some(2);

@@ -67,4 +67,25 @@ async fn metrics_show_every_design_family_and_count_admin_purges() {
         Some(1.0),
         "one tag invalidated by the purge"
     );
+
+    // One accepted reload, then one of a broken file.
+    let reload = format!("{}/admin/config/reload", stack.admin);
+    assert_eq!(http("POST", &reload, &[], None).await.status, 200);
+    let path = stack.config_path();
+    let good = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(&path, good.replace("circuit: {", "circuit: {nonsense: 1, ")).expect("write");
+    assert_eq!(http("POST", &reload, &[], None).await.status, 422);
+    let reloaded = http("GET", &url, &[], None).await;
+    assert_eq!(
+        sample(&reloaded.raw, "arigate_config_reloads_total{result=\"ok\"}"),
+        Some(1.0)
+    );
+    assert!(
+        sample(
+            &reloaded.raw,
+            "arigate_config_reloads_total{result=\"invalid\"}"
+        )
+        .is_some_and(|n| n >= 1.0),
+        "the file watcher may refuse it too"
+    );
 }
