@@ -5,7 +5,9 @@
 #![forbid(unsafe_code)]
 
 pub mod agent_auth;
+pub mod agent_input;
 pub mod cache_policy;
+pub mod fuzz;
 pub mod idempotency;
 pub mod rooms;
 pub mod tokens;

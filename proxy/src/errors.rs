@@ -37,6 +37,13 @@ impl ApiError {
     }
 }
 
+/// A refused request body, as the agent input rules worded it.
+impl From<arigate_filters::agent_input::InputError> for ApiError {
+    fn from(e: arigate_filters::agent_input::InputError) -> ApiError {
+        ApiError::new(e.status, e.code, e.message)
+    }
+}
+
 /// How a supplier failure reaches the agent.
 impl From<SupplierError> for ApiError {
     fn from(e: SupplierError) -> ApiError {
