@@ -125,6 +125,7 @@ fn regenerate_seed_corpus() {
         trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
         exp: 1_767_227_400,
         currency: "USD".into(),
+        recheck_trace_id: Some("5f0c".into()),
     };
     let booking = |o: Option<OfferKey>| BookingClaims {
         supplier: "dida".into(),
@@ -143,6 +144,7 @@ fn regenerate_seed_corpus() {
         created: 1_767_225_600,
         currency: "EUR".into(),
         offer: o,
+        recheck_trace_id: None,
     };
     let raw = |t: String| [b"r".as_slice(), t.as_bytes()].concat();
     write("tokens", "offer-token", &raw(signer.sign_offer(&offer)));
