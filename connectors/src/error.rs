@@ -97,3 +97,71 @@ impl SupplierError {
 }
 
 pub type SupplierResult<T> = Result<T, SupplierError>;
+
+/// Longest `message` a connector hands out, in characters (longer ones end in `…`).
+pub const MAX_MESSAGE_CHARS: usize = 300;
+/// Longest `code` a connector hands out, in characters.
+pub const MAX_CODE_CHARS: usize = 64;
+
+impl SupplierError {
+    /// The error as it may leave a connector: supplier text reaches agents, spans and logs, so
+    /// control characters become spaces, code and message are clipped, and the credentials (which
+    /// a supplier may echo back) are redacted. [`crate::connector_for`] applies it to every error.
+    pub fn sanitized(self, credentials: &crate::Credentials) -> SupplierError {
+        let clean = |text: &str, max: usize| {
+            let s = crate::json_util::blank_and_redact(text, credentials);
+            match s.char_indices().nth(max) {
+                Some((i, _)) => format!("{}…", &s[..i]),
+                None => s,
+            }
+        };
+        SupplierError {
+            class: self.class,
+            code: clean(&self.code, MAX_CODE_CHARS),
+            message: clean(&self.message, MAX_MESSAGE_CHARS),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AuthMode, Credentials};
+
+    fn credentials() -> Credentials {
+        Credentials {
+            key: "key-1234".into(),
+            secret: "s3cr3t-5678".into(),
+            account: None,
+            mode: AuthMode::Native,
+        }
+    }
+
+    /// The inputs fuzzing found (fuzz/regressions/connector_*): a DEL in a Dida message, our key
+    /// echoed as a DerbySoft error code, a serde message quoting a whole body.
+    #[test]
+    fn sanitized_errors_are_printable_short_and_free_of_credentials() {
+        let e = SupplierError::new(
+            ErrorClass::RateLimited,
+            "4058\r\n",
+            "Request rate ex\u{7f}eeded",
+        )
+        .sanitized(&credentials());
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("4058  ", "Request rate ex eeded")
+        );
+        let e = SupplierError::new(ErrorClass::SoldOut, "Rookey-1234", "s3cr3t-5678 sold out")
+            .sanitized(&credentials());
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("Roo<redacted>", "<redacted> sold out")
+        );
+        let long = "é".repeat(5000);
+        let e = SupplierError::malformed(format!("invalid type: string {long:?}"))
+            .sanitized(&credentials());
+        assert_eq!(e.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(e.message.ends_with('…'));
+        assert_eq!(e.class, ErrorClass::SupplierMalformed);
+    }
+}

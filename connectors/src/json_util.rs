@@ -258,10 +258,8 @@ pub(crate) fn origin_form(href: &str) -> SupplierResult<String> {
     }
 }
 
-/// A supplier's error text fit for an agent-visible message: the credentials and anything that
-/// looks like a signature or bearer token (a run of 32+ letters and digits) redacted,
-/// control characters dropped, at most 200 characters.
-pub(crate) fn clean_message(text: &str, credentials: &Credentials) -> String {
+/// `text` with control characters as spaces and the credentials as `<redacted>`.
+pub(crate) fn blank_and_redact(text: &str, credentials: &Credentials) -> String {
     let mut s: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -271,6 +269,14 @@ pub(crate) fn clean_message(text: &str, credentials: &Credentials) -> String {
             s = s.replace(secret.as_str(), "<redacted>");
         }
     }
+    s
+}
+
+/// A supplier's error text fit for an agent-visible message: the credentials and anything that
+/// looks like a signature or bearer token (a run of 32+ letters and digits) redacted,
+/// control characters dropped, at most 200 characters.
+pub(crate) fn clean_message(text: &str, credentials: &Credentials) -> String {
+    let s = blank_and_redact(text, credentials);
     let mut out = String::with_capacity(s.len());
     let mut run = String::new();
     for c in s.chars() {

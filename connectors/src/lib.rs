@@ -12,6 +12,7 @@ pub mod derbysoft;
 pub mod dida;
 pub mod error;
 pub mod expedia_rapid;
+pub mod fuzz;
 pub mod hotelbeds;
 mod json_util;
 pub mod model;
@@ -168,13 +169,56 @@ pub trait Connector: Send + Sync {
     }
 }
 
-/// Builds the connector for a protocol.
+/// Builds the connector for a protocol; every error it returns is [`SupplierError::sanitized`].
 pub fn connector_for(protocol: Protocol, credentials: Credentials) -> Box<dyn Connector> {
-    match protocol {
-        Protocol::Hotelbeds => Box::new(hotelbeds::Hotelbeds::new(credentials)),
-        Protocol::ExpediaRapid => Box::new(expedia_rapid::ExpediaRapid::new(credentials)),
-        Protocol::OtaSoap => Box::new(ota_soap::OtaSoap::new(credentials)),
-        Protocol::Derbysoft => Box::new(derbysoft::Derbysoft::new(credentials)),
-        Protocol::Dida => Box::new(dida::Dida::new(credentials)),
+    let inner: Box<dyn Connector> = match protocol {
+        Protocol::Hotelbeds => Box::new(hotelbeds::Hotelbeds::new(credentials.clone())),
+        Protocol::ExpediaRapid => Box::new(expedia_rapid::ExpediaRapid::new(credentials.clone())),
+        Protocol::OtaSoap => Box::new(ota_soap::OtaSoap::new(credentials.clone())),
+        Protocol::Derbysoft => Box::new(derbysoft::Derbysoft::new(credentials.clone())),
+        Protocol::Dida => Box::new(dida::Dida::new(credentials.clone())),
+    };
+    Box::new(Sanitizing { inner, credentials })
+}
+
+/// A connector whose errors are safe to show (found by fuzzing: suppliers' error codes and
+/// parser messages carried control characters, unbounded supplier text and echoed credentials).
+/// Delegates every trait method, overridden or not.
+struct Sanitizing {
+    inner: Box<dyn Connector>,
+    credentials: Credentials,
+}
+
+impl Connector for Sanitizing {
+    fn protocol(&self) -> Protocol {
+        self.inner.protocol()
+    }
+
+    fn build(&self, call: &Call, cx: &CallContext<'_>) -> SupplierResult<WireRequest> {
+        self.inner
+            .build(call, cx)
+            .map_err(|e| e.sanitized(&self.credentials))
+    }
+
+    fn parse(&self, call: &Call, resp: &WireResponse) -> SupplierResult<Reply> {
+        self.inner
+            .parse(call, resp)
+            .map_err(|e| e.sanitized(&self.credentials))
+    }
+
+    fn needs_bearer(&self) -> bool {
+        self.inner.needs_bearer()
+    }
+
+    fn supports(&self, query: &SearchQuery) -> bool {
+        self.inner.supports(query)
+    }
+
+    fn book_prelude(&self, offer: &OfferKey) -> BookPrelude {
+        self.inner.book_prelude(offer)
+    }
+
+    fn cancel_prelude(&self) -> CancelPrelude {
+        self.inner.cancel_prelude()
     }
 }

@@ -6,8 +6,10 @@
 #![forbid(unsafe_code)]
 
 pub mod agent_auth;
+pub mod agent_input;
 pub mod cache_policy;
 pub mod circuit;
+pub mod fuzz;
 pub mod idempotency;
 pub mod rate_limit;
 pub mod rooms;

@@ -104,6 +104,7 @@ impl ServeHttp for Admin {
                     .iter()
                     .map(|s| {
                         let c = &s.config;
+                        let snap = s.breaker.snapshot(std::time::Instant::now());
                         json!({
                             "code": c.code,
                             "protocol": c.protocol.as_str(),
@@ -113,6 +114,15 @@ impl ServeHttp for Admin {
                             "timeout_ms": c.timeout.as_millis() as u64,
                             "booking_timeout_ms": c.booking_timeout.as_millis() as u64,
                             "webhooks": !c.webhook_secrets.is_empty(),
+                            "circuit": {
+                                "state": snap.state.to_string(),
+                                "consecutive_failures": snap.consecutive_failures,
+                                "window_requests": snap.window_requests,
+                                "window_failures": snap.window_failures,
+                                "opens": snap.opens,
+                                "retry_in_ms": snap.retry_in.map(|d| d.as_millis() as u64),
+                            },
+                            "in_flight": s.concurrency.in_flight(),
                         })
                     })
                     .collect();

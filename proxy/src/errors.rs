@@ -37,9 +37,30 @@ impl ApiError {
     }
 }
 
+/// A refused request body, as the agent input rules worded it.
+impl From<arigate_filters::agent_input::InputError> for ApiError {
+    fn from(e: arigate_filters::agent_input::InputError) -> ApiError {
+        ApiError::new(e.status, e.code, e.message)
+    }
+}
+
 /// How a supplier failure reaches the agent.
 impl From<SupplierError> for ApiError {
     fn from(e: SupplierError) -> ApiError {
+        // Refused before it was sent: the supplier's circuit is open or its cap is reached.
+        if e.class == ErrorClass::RateLimited
+            && matches!(
+                e.code.as_str(),
+                crate::supplier_calls::CIRCUIT_OPEN | crate::supplier_calls::CONCURRENCY_LIMITED
+            )
+        {
+            return ApiError {
+                status: 503,
+                code: e.code.clone(),
+                message: e.message,
+                retry_after: Some(1),
+            };
+        }
         let status = match e.class {
             ErrorClass::NotFound => 404,
             ErrorClass::SoldOut | ErrorClass::PriceChanged => 409,

@@ -374,6 +374,14 @@ impl LegState {
         &self.spec.call
     }
 
+    /// The agent route a cacheable leg serves (the `route` label of cache metrics).
+    pub fn route(&self) -> &'static str {
+        match self.spec.call {
+            Call::Content { .. } => "hotel",
+            _ => "search",
+        }
+    }
+
     /// The supplier's HTTP status of the answer being proxied (0 before it arrived).
     pub fn supplier_status(&self) -> u16 {
         self.supplier_status

@@ -38,6 +38,8 @@ pub struct RequestCtx {
     pub leg: Option<LegState>,
     /// Counts the agent request as in flight until the context drops.
     _inflight: Option<Inflight>,
+    /// `RateLimit-Policy`/`RateLimit` fields every answer to an authenticated agent carries.
+    rate_headers: Vec<(&'static str, String)>,
 }
 
 /// One agent request in flight (graceful shutdown waits until none are).
@@ -113,6 +115,14 @@ impl Edge {
         ctx.trace.annotate(|s| {
             s.agent_id = Some(agent.id.clone());
         });
+        match crate::protection::admit_agent(app, &agent.id, &ctx.trace_id) {
+            Ok(headers) => ctx.rate_headers = headers,
+            Err(refused) => {
+                ctx.trace
+                    .annotate(|s| s.error_detail = "rate_limited".into());
+                return Ok(refused);
+            }
+        }
         let body = if method == "POST" {
             api::read_body(session, max).await?
         } else {
@@ -173,6 +183,11 @@ async fn respond(
     for (k, v) in resp.headers {
         h.append_header(k, v)?;
     }
+    for (k, v) in std::mem::take(&mut ctx.rate_headers) {
+        if h.headers.get(k).is_none() {
+            h.append_header(k, v)?;
+        }
+    }
     session.write_response_header(Box::new(h), false).await?;
     session
         .write_response_body(Some(Bytes::from(resp.body)), true)
@@ -192,6 +207,7 @@ impl ProxyHttp for Edge {
             trace: RequestTrace::none(),
             leg: None,
             _inflight: None,
+            rate_headers: Vec::new(),
         }
     }
 
@@ -312,6 +328,7 @@ impl ProxyHttp for Edge {
                 (&leg.spec.cache, (200..300).contains(&leg.supplier_status()))
             {
                 let now = SystemTime::now();
+                crate::metrics::cache_ttl(cache.ttl);
                 return Ok(RespCacheable::Cacheable(CacheMeta::new(
                     now + cache.ttl,
                     now,
@@ -344,6 +361,7 @@ impl ProxyHttp for Edge {
             _ => CacheStatus::Bypass,
         };
         self.app().cache.lookups.count(status);
+        crate::metrics::cache_lookup(leg.route(), status);
         leg.note_cache(status);
         resp.insert_header(CACHE_STATUS, status.as_str())?;
         if let Some(meta) = session.cache.maybe_cache_meta() {
@@ -470,8 +488,9 @@ impl ProxyHttp for Edge {
             }
             return;
         }
+        let status = if ctx.status == 0 { 499 } else { ctx.status };
+        crate::metrics::request(ctx.route, status, ctx.started.elapsed());
         if let Some(mut root) = ctx.trace.take_root() {
-            let status = if ctx.status == 0 { 499 } else { ctx.status };
             root.attributes
                 .insert("http_status".into(), status.to_string());
             root.attributes.insert("route".into(), ctx.route.into());

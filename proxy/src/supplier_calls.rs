@@ -2,7 +2,9 @@
 //! refreshed before expiry, and refreshed once on a 401 before repeating the call).
 
 use crate::app::SupplierRuntime;
+use crate::cache::CacheStatus;
 use crate::legs::{self, LegCache, LegResult, LegSpec};
+use crate::protection::{Refusal, SupplierGuard};
 use crate::traces::LegTrace;
 use arigate_connectors::{Call, ErrorClass, Reply, SupplierError};
 use pingora_proxy::Session;
@@ -21,8 +23,53 @@ pub struct CallOptions<'a> {
     pub trace: Option<LegTrace>,
 }
 
-/// Runs `call` at `supplier` within `opts.timeout` (token fetches included).
+/// The supplier error code of a call refused because the supplier's circuit is open.
+pub const CIRCUIT_OPEN: &str = "circuit_open";
+/// The supplier error code of a call refused by the supplier's concurrency cap.
+pub const CONCURRENCY_LIMITED: &str = "concurrency_limited";
+
+/// Runs `call` at `supplier` within `opts.timeout` (token fetches included), unless the
+/// supplier's circuit is open or its concurrency cap is reached: then the call is refused at once
+/// (class `rate_limited`: never sent, so never an unknown booking) and the supplier sees nothing.
 pub async fn call_supplier(
+    session: &Session,
+    supplier: &Arc<SupplierRuntime>,
+    call: Call,
+    opts: CallOptions<'_>,
+) -> LegResult {
+    let guard = match SupplierGuard::enter(supplier, call.op()) {
+        Ok(g) => g,
+        Err(refusal) => {
+            let (code, message) = match refusal {
+                Refusal::CircuitOpen { retry_in } => (
+                    CIRCUIT_OPEN,
+                    format!(
+                        "{} is failing; its circuit is open, calls resume in {} ms",
+                        supplier.code(),
+                        retry_in.as_millis()
+                    ),
+                ),
+                Refusal::ConcurrencyLimited => (
+                    CONCURRENCY_LIMITED,
+                    format!("{} has its maximum of calls in flight", supplier.code()),
+                ),
+            };
+            return LegResult::uncached(
+                Err(SupplierError::new(ErrorClass::RateLimited, code, message)),
+                Duration::ZERO,
+            );
+        }
+    };
+    let result = call_admitted(session, supplier, call, opts).await;
+    if matches!(result.cache, CacheStatus::Hit | CacheStatus::Stale) {
+        guard.cached();
+    } else {
+        guard.finish(&result.reply, result.latency);
+    }
+    result
+}
+
+async fn call_admitted(
     session: &Session,
     supplier: &Arc<SupplierRuntime>,
     call: Call,

@@ -6,6 +6,7 @@ mod foundation;
 mod harness;
 mod hostile_input;
 mod hostile_suppliers;
+mod openapi;
 mod operations;
 mod ops;
 mod prices;

@@ -207,3 +207,175 @@ async fn sigterm_lets_a_booking_in_flight_finish_and_then_exits() {
         signalled.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_agent_gets_429s_while_another_agent_is_unaffected() {
+    let stack = Stack::start().await;
+    let get = |key: &'static str| {
+        let url = format!("{}/v1/destinations", stack.edge);
+        async move {
+            http(
+                "GET",
+                &url,
+                &[("authorization", &format!("Bearer {key}"))],
+                None,
+            )
+            .await
+        }
+    };
+    // The trial agent has the seed's default: 60 a minute, bursts of 10.
+    let mut statuses = Vec::new();
+    for _ in 0..15 {
+        let a = get("trial-key").await;
+        if a.status == 429 {
+            assert_eq!(a.body["error"]["code"], "rate_limited", "{}", a.raw);
+            let retry: u64 = a
+                .header("retry-after")
+                .and_then(|v| v.parse().ok())
+                .expect("Retry-After");
+            assert!((1..=60).contains(&retry), "{retry}");
+            assert_eq!(a.header("ratelimit-policy"), Some("\"default\";q=60;w=60"));
+            assert!(
+                a.header("ratelimit").is_some_and(|v| v.contains("r=0")),
+                "{:?}",
+                a.headers
+            );
+        } else {
+            assert_eq!(a.status, 200);
+            assert!(
+                a.header("ratelimit").is_some(),
+                "answers carry the RateLimit field"
+            );
+        }
+        statuses.push(a.status);
+        // The demo agent, interleaved, is never limited by the trial agent's burst.
+        assert_eq!(get("demo-key").await.status, 200);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        5,
+        "{statuses:?}"
+    );
+    let metrics = http("GET", &format!("{}/metrics", stack.admin), &[], None).await;
+    assert!(
+        metrics
+            .raw
+            .contains("arigate_rate_limited_total{agent=\"trial\"} 5"),
+        "{}",
+        metrics
+            .raw
+            .lines()
+            .filter(|l| l.contains("rate_limited"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+fn supplier_status(search: &Value, code: &str) -> String {
+    search["suppliers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["code"] == code)
+        .and_then(|l| l["status"].as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_suppliers_circuit_opens_search_keeps_the_others_and_it_closes_after_recovery() {
+    let stack = Stack::start_with(crate::harness::Options {
+        extra_yaml: Some("circuit: {consecutive_failures: 3, open_for: 1s}\n".into()),
+        ..Default::default()
+    })
+    .await;
+    let hotels = shared_hotels(1);
+    let mut day = 30;
+    let mut search = || {
+        day += 1; // a fresh stay: no leg from the cache
+        search_body(&[&hotels[0]], day)
+    };
+    let before = stack.agent("POST", "/v1/search", Some(&search())).await;
+    let (_, dida_offer) = offers(&before.body)
+        .into_iter()
+        .find(|(_, o)| o["supplier"] == "dida")
+        .expect("a dida offer");
+
+    stack.set_scenario("dida", "server_error", None).await;
+    for _ in 0..3 {
+        let a = stack.agent("POST", "/v1/search", Some(&search())).await;
+        assert_eq!(supplier_status(&a.body, "dida"), "error");
+    }
+    let calls = crate::harness::searches(&stack, "dida");
+    let open = stack.agent("POST", "/v1/search", Some(&search())).await;
+    assert_eq!(open.status, 200);
+    assert_eq!(
+        supplier_status(&open.body, "dida"),
+        "circuit_open",
+        "{}",
+        open.body["suppliers"]
+    );
+    for other in ["hotelbeds", "expedia-rapid", "ota-soap", "derbysoft"] {
+        assert_eq!(supplier_status(&open.body, other), "ok");
+    }
+    assert_eq!(open.header("x-arigate-complete"), Some("false"));
+    assert_eq!(
+        crate::harness::searches(&stack, "dida"),
+        calls,
+        "an open circuit sends nothing"
+    );
+    // A transactional call fails fast with a clear error, and is not sent either.
+    let rechecks = stack
+        .counters("dida")
+        .get("PriceConfirm")
+        .copied()
+        .unwrap_or(0);
+    let r = stack
+        .agent(
+            "POST",
+            "/v1/availability",
+            Some(&serde_json::json!({"offer_id": dida_offer["offer_id"]})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (503, Some("circuit_open")),
+        "{}",
+        r.raw
+    );
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(
+        stack
+            .counters("dida")
+            .get("PriceConfirm")
+            .copied()
+            .unwrap_or(0),
+        rechecks
+    );
+    let m = http("GET", &format!("{}/metrics", stack.admin), &[], None).await;
+    assert!(m
+        .raw
+        .contains("arigate_supplier_circuit_open{supplier=\"dida\"} 1"));
+
+    // The supplier recovers; after the open period one probe goes through and closes it.
+    stack.set_scenario("dida", "ok", None).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let probe = stack.agent("POST", "/v1/search", Some(&search())).await;
+    assert_eq!(
+        supplier_status(&probe.body, "dida"),
+        "ok",
+        "{}",
+        probe.body["suppliers"]
+    );
+    let after = stack.agent("POST", "/v1/search", Some(&search())).await;
+    assert_eq!(supplier_status(&after.body, "dida"), "ok");
+    let m = http("GET", &format!("{}/metrics", stack.admin), &[], None).await;
+    assert!(m
+        .raw
+        .contains("arigate_supplier_circuit_open{supplier=\"dida\"} 0"));
+}

@@ -9,40 +9,18 @@ use crate::supplier_calls::{call_supplier, CallOptions};
 use crate::traces::RequestTrace;
 use arigate_connectors::{
     BookInput, BookPrelude, BookingInfo, BookingKey, BookingStatus, Call, CancelPrelude,
-    ErrorClass, Guest, Money, RecheckStatus, Reply, SupplierError,
+    ErrorClass, Money, RecheckStatus, Reply, SupplierError,
 };
 use arigate_filters::agent_auth::Agent;
+use arigate_filters::agent_input;
 use arigate_filters::cache_policy::Tag;
 use arigate_filters::idempotency::{fingerprint, Begin, StoredResponse};
 use arigate_filters::tokens::{BookingClaims, OfferClaims, TokenError};
 use arigate_telemetry::{EventType, RelatedType, Span, SpanStatus};
 use pingora_proxy::Session;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Digest;
 use std::sync::Arc;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AvailabilityRequest {
-    offer_id: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BookRequest {
-    offer_id: String,
-    guests: Vec<GuestRequest>,
-    #[serde(default)]
-    client_reference: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GuestRequest {
-    first_name: String,
-    last_name: String,
-}
 
 /// Everything a transactional handler needs about the request.
 pub struct Tx<'a> {
@@ -156,6 +134,7 @@ impl Tx<'_> {
             Tag::SupplierHotel(supplier.to_string(), supplier_hotel.to_string()),
             std::time::SystemTime::now(),
         );
+        crate::metrics::invalidations(crate::metrics::InvalidationSource::Recheck, 1);
         let mut span = self
             .trace
             .child(EventType::Invalidate)
@@ -227,8 +206,8 @@ fn unexpected(what: &str) -> ApiError {
 
 /// `POST /v1/availability`
 pub async fn availability(tx: &Tx<'_>, body: &[u8]) -> Result<ApiResponse, ApiError> {
-    let req: AvailabilityRequest = super::parse_json(body)?;
-    let (claims, supplier) = tx.offer(&req.offer_id)?;
+    let offer_id = agent_input::availability(body)?;
+    let (claims, supplier) = tx.offer(&offer_id)?;
     let outcome = match tx
         .call(
             &supplier,
@@ -263,7 +242,7 @@ pub async fn availability(tx: &Tx<'_>, body: &[u8]) -> Result<ApiResponse, ApiEr
     tx.trace.annotate(|s| {
         s.attributes.insert("outcome".into(), status.into());
     });
-    let mut out = json!({"status": status, "offer_id": req.offer_id, "supplier": claims.supplier});
+    let mut out = json!({"status": status, "offer_id": offer_id, "supplier": claims.supplier});
     if outcome.status != RecheckStatus::SoldOut {
         // A fresh offer id that also names this re-check, so the booking's story includes it.
         let fresh = OfferClaims {
@@ -303,57 +282,24 @@ pub async fn book(
     idempotency_key: Option<&str>,
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
-    let key = idempotency_key.ok_or_else(|| {
-        ApiError::new(
-            400,
-            "idempotency_key_required",
-            "the Idempotency-Key header is required",
-        )
-    })?;
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-        return Err(ApiError::new(
-            400,
-            "invalid_idempotency_key",
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-        ));
-    }
-    let canonical: Value = super::parse_json(body)?;
-    let req: BookRequest = serde_json::from_value(canonical.clone())
-        .map_err(|e| ApiError::bad_request(format!("malformed booking request: {e}")))?;
-    if req.guests.is_empty() || req.guests.len() > 20 {
-        return Err(ApiError::bad_request("guests must list 1 to 20 people"));
-    }
-    for (i, g) in req.guests.iter().enumerate() {
-        for (field, v) in [("first_name", &g.first_name), ("last_name", &g.last_name)] {
-            if v.trim().is_empty() || v.chars().count() > 64 || v.chars().any(|c| c.is_control()) {
-                return Err(ApiError::bad_request(format!(
-                    "guests[{i}].{field} must be 1 to 64 printable characters"
-                )));
-            }
-        }
-    }
-    if req
-        .client_reference
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > 64)
-    {
-        return Err(ApiError::bad_request(
-            "client_reference is limited to 64 characters",
-        ));
-    }
+    let req = agent_input::book(idempotency_key, body)?;
+    let key = req.idempotency_key.as_str();
     let (claims, supplier) = tx.offer(&req.offer_id)?;
 
     let guard = match tx.app.idempotency.begin(
         &tx.agent.id,
         key,
-        fingerprint(canonical.to_string().as_bytes()),
+        fingerprint(req.canonical.to_string().as_bytes()),
     ) {
         Begin::New(g) => g,
         Begin::Replay(stored) => {
             return Ok(ApiResponse {
                 status: stored.status,
                 body: stored.body.to_vec(),
-                headers: vec![("idempotent-replayed", "true".into())],
+                headers: vec![
+                    ("idempotent-replayed", "true".into()),
+                    ("cache-control", "no-store".into()),
+                ],
             })
         }
         Begin::Mismatch => {
@@ -379,14 +325,7 @@ pub async fn book(
 
     let client_ref = client_reference(&tx.agent.id, key);
     let input = BookInput {
-        guests: req
-            .guests
-            .iter()
-            .map(|g| Guest {
-                first_name: g.first_name.trim().into(),
-                last_name: g.last_name.trim().into(),
-            })
-            .collect(),
+        guests: req.guests.clone(),
         client_reference: client_ref.clone(),
         email: tx.agent.email.clone(),
         phone: tx.agent.phone.clone(),
@@ -670,14 +609,36 @@ pub async fn cancel(tx: &Tx<'_>, booking_id: &str) -> Result<ApiResponse, ApiErr
         }
         key = info.key;
     }
+    let info = match cancel_at_supplier(tx, &supplier, key, &claims.hotel_id).await {
+        Ok(info) => info,
+        // Suppliers refuse to cancel a booking twice (a retried cancel): when their own record
+        // says it is cancelled, that is the answer.
+        Err(e) => match current(tx, &claims, &supplier).await {
+            Ok(info) if info.status == BookingStatus::Cancelled => info,
+            _ => return Err(e),
+        },
+    };
+    Ok(
+        ApiResponse::json(200, &booking_json(tx, booking_id, &claims, &info))
+            .header("cache-control", "no-store"),
+    )
+}
+
+/// The cancel call, after a cancellation quote where the supplier wants one.
+async fn cancel_at_supplier(
+    tx: &Tx<'_>,
+    supplier: &Arc<SupplierRuntime>,
+    key: BookingKey,
+    hotel_id: &str,
+) -> Result<BookingInfo, ApiError> {
     let confirm = if supplier.connector.cancel_prelude() == CancelPrelude::Quote {
         match tx
             .call(
-                &supplier,
+                supplier,
                 Call::CancelQuote {
                     booking: key.clone(),
                 },
-                &claims.hotel_id,
+                hotel_id,
             )
             .await
         {
@@ -688,27 +649,23 @@ pub async fn cancel(tx: &Tx<'_>, booking_id: &str) -> Result<ApiResponse, ApiErr
     } else {
         None
     };
-    let info = match tx
+    match tx
         .call(
-            &supplier,
+            supplier,
             Call::Cancel {
                 booking: key,
                 confirm,
             },
-            &claims.hotel_id,
+            hotel_id,
         )
         .await
     {
         Ok(Reply::Booking {
             booking: Some(info),
-        }) => info,
-        Ok(_) => return Err(unexpected("a cancellation")),
-        Err(e) => return Err(e.into()),
-    };
-    Ok(
-        ApiResponse::json(200, &booking_json(tx, booking_id, &claims, &info))
-            .header("cache-control", "no-store"),
-    )
+        }) => Ok(info),
+        Ok(_) => Err(unexpected("a cancellation")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use crate::errors::ApiError;
 use arigate_filters::agent_auth::{Agent, AuthError};
 use bytes::Bytes;
 use pingora_proxy::Session;
-use serde::de::DeserializeOwned;
 
 /// A handler's successful answer.
 pub struct ApiResponse {
@@ -150,15 +149,6 @@ pub async fn read_body(session: &mut Session, max: usize) -> Result<Bytes, ApiEr
         }
     }
     Ok(body.freeze())
-}
-
-/// Parses a JSON body strictly (unknown fields are errors), with the parser's message.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::bad_request("a JSON body is required"));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))
 }
 
 /// The query parameter `name`, percent-decoded.

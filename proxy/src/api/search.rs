@@ -9,172 +9,21 @@ use crate::legs::{LegCache, LegResult};
 use crate::supplier_calls::{call_supplier, CallOptions};
 use crate::traces::RequestTrace;
 use arigate_connectors::normalize::{format_minor, offer_terms};
-use arigate_connectors::{
-    Call, ErrorClass, HotelOffers, Occupancy, Reply, SearchQuery, Stay, SupplierOffer,
-};
+use arigate_connectors::{Call, ErrorClass, HotelOffers, Reply, SearchQuery, SupplierOffer};
 use arigate_filters::agent_auth::Agent;
+use arigate_filters::agent_input::{self, SearchRules};
 use arigate_filters::cache_policy::browse_ttl;
 use arigate_filters::rooms::{group_rooms, RoomInput};
 use arigate_filters::tokens::OfferClaims;
 use arigate_telemetry::{EventType, SpanStatus};
-use chrono::NaiveDate;
 use pingora_proxy::Session;
 use rust_decimal::Decimal;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 use std::time::{Duration, Instant};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SearchRequest {
-    pub checkin: String,
-    pub checkout: String,
-    #[serde(default)]
-    pub hotels: Option<Vec<String>>,
-    #[serde(default)]
-    pub destination: Option<String>,
-    pub occupancy: Vec<OccupancyRequest>,
-    pub currency: String,
-    #[serde(default)]
-    pub nationality: Option<String>,
-    #[serde(default)]
-    pub suppliers: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OccupancyRequest {
-    pub adults: u8,
-    #[serde(default)]
-    pub children_ages: Vec<u8>,
-}
-
-/// A search that passed validation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ValidSearch {
-    pub stay: Stay,
-    pub rooms: Vec<Occupancy>,
-    /// Unified hotel ids, in the order answered.
-    pub hotels: Vec<String>,
-    pub currency: String,
-    pub nationality: String,
-    pub suppliers: Option<Vec<String>>,
-}
-
-/// Checks a search against the contract and the configured limits. Pure: `today` is passed in.
-pub fn validate(app: &App, req: SearchRequest, today: NaiveDate) -> Result<ValidSearch, ApiError> {
-    fn bad(message: impl Into<String>) -> ApiError {
-        ApiError::bad_request(message)
-    }
-    let date = |field: &str, s: &str| {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| bad(format!("{field} must be a date YYYY-MM-DD, got {s:?}")))
-    };
-    let checkin = date("checkin", &req.checkin)?;
-    let checkout = date("checkout", &req.checkout)?;
-    if checkout <= checkin {
-        return Err(bad("checkout must be after checkin"));
-    }
-    if checkin < today {
-        return Err(bad("checkin is in the past"));
-    }
-    let limits = &app.config.search;
-    let nights = (checkout - checkin).num_days();
-    if nights > limits.max_nights {
-        return Err(bad(format!(
-            "stays are limited to {} nights, got {nights}",
-            limits.max_nights
-        )));
-    }
-    if req.occupancy.is_empty() || req.occupancy.len() > limits.max_rooms {
-        return Err(bad(format!(
-            "occupancy must list 1 to {} rooms",
-            limits.max_rooms
-        )));
-    }
-    for (i, o) in req.occupancy.iter().enumerate() {
-        if o.adults == 0 || o.adults > 8 {
-            return Err(bad(format!("occupancy[{i}].adults must be 1 to 8")));
-        }
-        if o.children_ages.len() > 6 || o.children_ages.iter().any(|a| *a > 17) {
-            return Err(bad(format!(
-                "occupancy[{i}].children_ages: at most 6 children aged 0 to 17"
-            )));
-        }
-    }
-    let mapping = &app.config.mapping;
-    let hotels: Vec<String> = match (&req.hotels, &req.destination) {
-        (Some(h), None) => {
-            if h.is_empty() || h.len() > limits.max_hotels {
-                return Err(bad(format!(
-                    "hotels must list 1 to {} hotel ids",
-                    limits.max_hotels
-                )));
-            }
-            for id in h {
-                if mapping.hotel(id).is_none() {
-                    return Err(ApiError::new(
-                        404,
-                        "unknown_hotel",
-                        format!("unknown hotel id {id:?}"),
-                    ));
-                }
-            }
-            let mut seen = std::collections::HashSet::new();
-            h.iter()
-                .filter(|id| seen.insert(id.as_str()))
-                .cloned()
-                .collect()
-        }
-        (None, Some(d)) => {
-            let ids: Vec<String> = mapping
-                .in_destination(d)
-                .map(|h| h.id.clone())
-                .take(limits.max_hotels)
-                .collect();
-            if ids.is_empty() {
-                return Err(ApiError::new(
-                    404,
-                    "unknown_destination",
-                    format!("unknown destination {d:?}"),
-                ));
-            }
-            ids
-        }
-        _ => return Err(bad("give exactly one of hotels or destination")),
-    };
-    if !app.config.currency.supports(&req.currency) {
-        return Err(bad(format!("currency {:?} is not supported", req.currency)));
-    }
-    let nationality = req.nationality.unwrap_or_else(|| "GB".to_string());
-    if nationality.len() != 2 || !nationality.chars().all(|c| c.is_ascii_uppercase()) {
-        return Err(bad("nationality must be an ISO 3166 alpha-2 code"));
-    }
-    if let Some(s) = &req.suppliers {
-        if let Some(unknown) = s.iter().find(|c| app.supplier(c).is_none()) {
-            return Err(bad(format!("unknown supplier {unknown:?}")));
-        }
-    }
-    Ok(ValidSearch {
-        stay: Stay { checkin, checkout },
-        rooms: req
-            .occupancy
-            .into_iter()
-            .map(|o| Occupancy {
-                adults: o.adults,
-                children_ages: o.children_ages,
-            })
-            .collect(),
-        hotels,
-        currency: req.currency,
-        nationality,
-        suppliers: req.suppliers,
-    })
-}
 
 /// One supplier's part of the answer.
 struct SupplierLeg {
@@ -197,8 +46,11 @@ pub async fn handle(
 ) -> Result<ApiResponse, ApiError> {
     let started = Instant::now();
     let trace_id = trace.trace_id.as_str();
-    let req: SearchRequest = super::parse_json(body)?;
-    let search = validate(app, req, chrono::Utc::now().date_naive())?;
+    let search = agent_input::search(
+        &SearchRules::new(&app.config),
+        body,
+        chrono::Utc::now().date_naive(),
+    )?;
     trace.annotate(|s| {
         s.hotel_ids.extend(search.hotels.iter().cloned());
         s.attributes.insert(
@@ -579,6 +431,12 @@ async fn run_leg(
         ),
         Err(e) if e.class == ErrorClass::SupplierTimeout => {
             ("timeout", None, Some(e.class.to_string()))
+        }
+        Err(e) if e.code == crate::supplier_calls::CIRCUIT_OPEN => {
+            ("circuit_open", None, Some(e.message))
+        }
+        Err(e) if e.code == crate::supplier_calls::CONCURRENCY_LIMITED => {
+            ("error", None, Some(e.code))
         }
         Err(e) => ("error", None, Some(e.class.to_string())),
     };

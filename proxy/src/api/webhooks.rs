@@ -92,6 +92,7 @@ pub fn handle(
             Tag::SupplierHotel(s.config.code.clone(), event.hotel.clone()),
             SystemTime::now(),
         );
+        crate::metrics::invalidations(crate::metrics::InvalidationSource::Webhook, 1);
         let mut span = trace
             .child(EventType::Invalidate)
             .with_supplier(s.config.code.as_str())
