@@ -13,6 +13,10 @@ pub struct FileConfig {
     /// Admin listener (metrics, health, supplier list). Default `127.0.0.1:9090`.
     #[serde(default = "default_admin_listen")]
     pub admin_listen: String,
+    /// Bearer token the admin listener requires (`${ENV}`); mandatory when `admin_listen` is not a
+    /// loopback address. `/healthz` and `/readyz` stay open for load balancers.
+    #[serde(default)]
+    pub admin_token: Option<String>,
     /// Worker threads of the edge. Default 2.
     #[serde(default = "default_threads")]
     pub threads: usize,

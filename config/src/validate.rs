@@ -39,6 +39,8 @@ impl ConfigError {
 pub struct Config {
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
+    /// Required on every admin route but health checks, when set.
+    pub admin_token: Option<String>,
     pub threads: usize,
     /// In-flight requests may finish within this after SIGTERM or an upgrade.
     pub shutdown_grace: Duration,
@@ -391,6 +393,19 @@ impl Validator<'_> {
         let listen = self.addr("listen", &listen);
         let admin_listen = self.secret("admin_listen", &f.admin_listen);
         let admin_listen = self.addr("admin_listen", &admin_listen);
+        let admin_token = f
+            .admin_token
+            .as_ref()
+            .map(|t| self.secret("admin_token", t));
+        if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+            self.problem("admin_token", "must be at least 16 characters");
+        }
+        if admin_listen.is_some_and(|a| !a.ip().is_loopback()) && admin_token.is_none() {
+            self.problem(
+                "admin_token",
+                "admin_listen is not a loopback address: set admin_token (config, reload, purge and traces must not be open)",
+            );
+        }
         if f.threads == 0 || f.threads > 256 {
             self.problem("threads", "must be between 1 and 256");
         }
@@ -597,6 +612,7 @@ impl Validator<'_> {
             (Some(listen), Some(admin_listen), Some(mapping)) => Ok(Config {
                 listen,
                 admin_listen,
+                admin_token,
                 threads: f.threads,
                 shutdown_grace: f.shutdown_grace.map(|d| d.0).unwrap_or_else(|| {
                     suppliers
@@ -1107,6 +1123,11 @@ mapping: hotels.yaml
         "mapping: hotels.yaml",
         "mapping: hotels.yaml\ntraces: {clickhouse: {url: \"http://ch:8123\", password: \"${CH_PW}\"}}",
         "traces.clickhouse.password: environment variable CH_PW is not set"
+    )]
+    #[case(
+        "admin_listen: 127.0.0.1:9090",
+        "admin_listen: 0.0.0.0:9090",
+        "admin_token: admin_listen is not a loopback address"
     )]
     fn problems_name_their_path(#[case] from: &str, #[case] to: &str, #[case] expected: &str) {
         let text = base().replacen(from, to, 1);

@@ -51,6 +51,16 @@ fn metrics_response(app: &App, reloads: &crate::reload::ReloadCounts) -> Respons
         .unwrap_or_else(|_| Response::new(Vec::new()))
 }
 
+/// Compares without an early exit on the first differing byte.
+fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::Digest;
+    let (a, b) = (sha2::Sha256::digest(given), sha2::Sha256::digest(expected));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
 async fn listening(addr: std::net::SocketAddr) -> bool {
     matches!(
         tokio::time::timeout(
@@ -68,6 +78,21 @@ impl ServeHttp for Admin {
         let path = session.req_header().uri.path().to_string();
         let app = self.live.load_full();
         let app = &app;
+        if let Some(token) = &app.config.admin_token {
+            let given = session
+                .req_header()
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if !matches!(path.as_str(), "/healthz" | "/readyz") && !same_secret(given, token) {
+                return json_response(
+                    401,
+                    json!({"error": {"code": "unauthorized", "message": "the admin API wants Authorization: Bearer <admin_token>"}}),
+                );
+            }
+        }
         let query = session.req_header().uri.query().map(str::to_string);
         let accept = session
             .req_header()

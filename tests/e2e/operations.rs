@@ -379,3 +379,60 @@ async fn a_failing_suppliers_circuit_opens_search_keeps_the_others_and_it_closes
         .raw
         .contains("arigate_supplier_circuit_open{supplier=\"dida\"} 0"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_token_guards_every_admin_route_but_health_checks() {
+    let token = "ops-token-0123456789abcdef";
+    let stack = Stack::start_with(crate::harness::Options {
+        extra_yaml: Some(format!("admin_token: \"{token}\"\n")),
+        ..Default::default()
+    })
+    .await;
+    let bearer = format!("Bearer {token}");
+    for path in [
+        "/admin/config",
+        "/admin/suppliers",
+        "/metrics",
+        "/api/traces/by-hotel/ARG-LIS-0001",
+    ] {
+        let url = format!("{}{path}", stack.admin);
+        assert_eq!(
+            http("GET", &url, &[], None).await.status,
+            401,
+            "{path} without the token"
+        );
+        let wrong = http(
+            "GET",
+            &url,
+            &[("authorization", "Bearer ops-token-0123456789abcdeX")],
+            None,
+        )
+        .await;
+        assert_eq!(wrong.status, 401, "{path} with a wrong token");
+        let ok = http("GET", &url, &[("authorization", &bearer)], None).await;
+        assert_ne!(ok.status, 401, "{path} with the token");
+    }
+    let purge = http(
+        "POST",
+        &format!("{}/admin/cache/purge", stack.admin),
+        &[],
+        Some(&serde_json::json!({"all": true})),
+    )
+    .await;
+    assert_eq!(purge.status, 401);
+    assert_eq!(
+        http("GET", &format!("{}/healthz", stack.admin), &[], None)
+            .await
+            .status,
+        200
+    );
+    // The token is a secret: the config view does not show it.
+    let cfg = http(
+        "GET",
+        &format!("{}/admin/config", stack.admin),
+        &[("authorization", &bearer)],
+        None,
+    )
+    .await;
+    assert!(!cfg.raw.contains(token));
+}
