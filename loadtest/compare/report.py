@@ -1,0 +1,158 @@
+"""Turns the side-by-side measurements (compare.csv) into compare.md and PNG charts.
+
+    python3 report.py OUT_DIR MACHINE BROWSE_BYTES WIRE_PATH SECONDS CONNECTIONS
+"""
+import csv
+import sys
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+out, machine, browse_bytes, wire_path, secs, conns = sys.argv[1:7]
+rows = list(csv.DictReader(open(f"{out}/compare.csv")))
+ORDER = ["direct", "nginx", "arigate"]
+SECTIONS = ["browse", "pass-through"]
+
+
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+data = defaultdict(dict)  # data[section][row] = {"peak": {...}, "fixed": [{...}]}
+for r in rows:
+    d = data[r["section"]].setdefault(r["row"], {"peak": None, "fixed": []})
+    if r["load"] == "peak":
+        d["peak"] = r
+    else:
+        d["fixed"].append(r)
+
+
+def fixed_cpu(d):
+    """CPU µs/request over all fixed-rate runs together (ticks weighted by requests)."""
+    total = sum(num(f["requests"]) or 0 for f in d["fixed"])
+    if not total:
+        return None
+    return sum((num(f["cpu_us"]) or 0) * (num(f["requests"]) or 0) for f in d["fixed"]) / total
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}×" if a is not None and b else "–"
+
+
+def fmt(v, nd=0):
+    return "–" if v is None else f"{v:.{nd}f}"
+
+
+rates = sorted({int(r["rate"]) for r in rows if r["load"] == "fixed"})
+md = [
+    "# arigate side by side with nginx",
+    "",
+    f"Machine: {machine}. Command: `loadtest/compare/run.sh` (wrk {secs} s with {conns} connections for peak;"
+    f" k6 constant-arrival-rate {secs} s per rate). The process under test is pinned to one core, the load"
+    " generator and origins to the other; the machine is shared, so compare within one run.",
+    "",
+    f"- **browse**: a cached search answer of {browse_bytes} bytes. direct = nginx serving those bytes from a file;"
+    " nginx = `proxy_cache` in front of it (POST cached by body, every request a HIT); arigate = its cache hit"
+    " (every supplier leg from cache, offers re-signed per request).",
+    f"- **pass-through**: a re-check at the Hotelbeds simulator (`POST {wire_path}`). direct = the simulator;"
+    " nginx = plain `proxy_pass` of the same wire request; arigate = `POST /v1/availability` with an offer_id,"
+    " translated to the supplier's wire format and back. The direct row's CPU is the simulator's own work.",
+    "- CPU µs/request = utime+stime of the process under test (all threads; nginx master and workers) over the run"
+    " divided by the requests answered. *fixed* = all fixed-rate runs together, *peak* = the wrk run.",
+    "",
+]
+targets = []
+for section in SECTIONS:
+    s = data.get(section, {})
+    if not s:
+        continue
+    md += [f"## {section}", ""]
+    head = ["", "CPU µs/req (fixed)", "CPU µs/req (peak)", "peak req/s"]
+    head += [f"p50 / p99 ms @ {r}/s" for r in rates]
+    head += ["CPU vs nginx", "CPU vs direct", "peak vs nginx", "peak vs direct", "errors"]
+    md += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    base = {k: (fixed_cpu(v), num(v["peak"]["rps"]) if v["peak"] else None) for k, v in s.items()}
+    for name in ORDER:
+        if name not in s:
+            continue
+        d = s[name]
+        cpu, peak = base[name]
+        cells = [f"**{name}**", fmt(cpu), fmt(num(d["peak"]["cpu_us"]) if d["peak"] else None), fmt(peak)]
+        by_rate = {int(f["rate"]): f for f in d["fixed"]}
+        for r in rates:
+            f = by_rate.get(r)
+            cells.append(f"{f['p50_ms']} / {f['p99_ms']}" if f else "–")
+        nginx_cpu, nginx_peak = base.get("nginx", (None, None))
+        direct_cpu, direct_peak = base.get("direct", (None, None))
+        cells += [ratio(cpu, nginx_cpu), ratio(cpu, direct_cpu), ratio(peak, nginx_peak), ratio(peak, direct_peak)]
+        errors = sum(int(num(f["errors"]) or 0) for f in d["fixed"]) + int(num(d["peak"]["errors"]) or 0 if d["peak"] else 0)
+        cells.append(str(errors))
+        md.append("| " + " | ".join(cells) + " |")
+    md.append("")
+    a, n, dr = s.get("arigate"), s.get("nginx"), s.get("direct")
+    if section == "browse" and a and n:
+        r = fixed_cpu(a) / fixed_cpu(n)
+        targets.append(f"| cached browse hit: CPU ≤ 0.8× nginx proxy_cache | {r:.2f}× | {'met' if r <= 0.8 else 'not met'} |")
+    if section == "pass-through" and a and n:
+        r = fixed_cpu(a) / fixed_cpu(n)
+        targets.append(f"| pass-through: CPU ≤ 1.5× nginx proxy_pass | {r:.2f}× | {'met' if r <= 1.5 else 'not met'} |")
+    if section == "pass-through" and a and dr:
+        low = rates[0]
+        fa = {int(f["rate"]): f for f in a["fixed"]}.get(low)
+        fd = {int(f["rate"]): f for f in dr["fixed"]}.get(low)
+        if fa and fd:
+            added = (num(fa["p50_ms"]) - num(fd["p50_ms"])) * 1000
+            targets.append(
+                f"| pass-through: added p50 over direct ≤ 150 µs at {low}/s | {added:.0f} µs | {'met' if added <= 150 else 'not met'} |"
+            )
+md += ["## Targets (issue #7)", "", "| target | measured | |", "|---|---|---|"] + targets + [""]
+md += [
+    "Charts: [latency vs rate, browse](latency-browse.png), [latency vs rate, pass-through](latency-pass-through.png),"
+    " [CPU per request](cpu.png). Raw rows: [compare.csv](compare.csv).",
+    "",
+]
+open(f"{out}/compare.md", "w").write("\n".join(md))
+
+colors = {"direct": "tab:gray", "nginx": "tab:green", "arigate": "tab:blue"}
+for section in SECTIONS:
+    s = data.get(section, {})
+    if not s:
+        continue
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name in ORDER:
+        if name not in s:
+            continue
+        pts = sorted((int(f["rate"]), num(f["p50_ms"]), num(f["p99_ms"])) for f in s[name]["fixed"])
+        xs = [p[0] for p in pts]
+        ax.plot(xs, [p[1] for p in pts], "o-", color=colors[name], label=f"{name} p50")
+        ax.plot(xs, [p[2] for p in pts], "s--", color=colors[name], label=f"{name} p99", alpha=0.7)
+    ax.set_xlabel("request rate (req/s, k6 constant-arrival-rate)")
+    ax.set_ylabel("latency (ms)")
+    ax.set_yscale("log")
+    ax.set_title(f"{section}: latency vs rate")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(f"{out}/latency-{section}.png", dpi=110)
+    plt.close(fig)
+
+fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+for ax, section in zip(axes, SECTIONS):
+    s = data.get(section, {})
+    names = [n for n in ORDER if n in s]
+    vals = [fixed_cpu(s[n]) or 0 for n in names]
+    bars = ax.bar(names, vals, color=[colors[n] for n in names])
+    for b, v in zip(bars, vals):
+        ax.annotate(f"{v:.0f}", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=9)
+    ax.set_title(f"{section}: CPU µs per request")
+    ax.set_ylabel("µs of CPU per request (process under test)")
+    ax.grid(True, axis="y", alpha=0.3)
+fig.tight_layout()
+fig.savefig(f"{out}/cpu.png", dpi=110)
+plt.close(fig)
