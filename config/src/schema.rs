@@ -357,6 +357,10 @@ pub struct SupplierFile {
     /// Most calls in flight to this supplier; more fail fast (default: unlimited).
     #[serde(default)]
     pub max_concurrency: Option<u32>,
+    /// Most calls a second to this supplier (its contract's rate); more fail fast without being
+    /// sent (default: unlimited).
+    #[serde(default)]
+    pub rate_limit_rps: Option<u32>,
 }
 
 fn default_true() -> bool {

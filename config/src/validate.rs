@@ -233,6 +233,8 @@ pub struct SupplierConfig {
     pub circuit: CircuitConfig,
     /// Most calls in flight to this supplier (`None`: unlimited).
     pub max_concurrency: Option<u32>,
+    /// Most calls a second to this supplier (`None`: unlimited).
+    pub rate_limit_rps: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -832,6 +834,9 @@ impl Validator<'_> {
         if timeout.is_zero() || f.booking_timeout.0.is_zero() {
             self.problem(&format!("{path}.timeout"), "timeouts must be positive");
         }
+        if f.rate_limit_rps.is_some_and(|r| r == 0 || r > 100_000) {
+            self.problem(&format!("{path}.rate_limit_rps"), "must be 1 to 100000");
+        }
         if f.max_concurrency == Some(0) {
             self.problem(
                 &format!("{path}.max_concurrency"),
@@ -860,6 +865,7 @@ impl Validator<'_> {
             webhook_secrets,
             circuit: CircuitConfig::default(),
             max_concurrency: f.max_concurrency,
+            rate_limit_rps: f.rate_limit_rps,
         })
     }
 

@@ -32,6 +32,8 @@ pub struct SupplierRuntime {
     /// Its cap of calls in flight (`max_concurrency`; counts them even when unlimited). Kept
     /// across reloads, so calls of older generations still count.
     pub concurrency: Arc<ConcurrencyLimit>,
+    /// Its request-rate cap (`rate_limit_rps`), a GCRA bucket of one second's burst.
+    pub rate: Option<RateLimiter>,
 }
 
 impl SupplierRuntime {
@@ -192,6 +194,13 @@ impl App {
                     bearer: tokio::sync::Mutex::new(None),
                     breaker,
                     concurrency,
+                    rate: s.rate_limit_rps.map(|rps| {
+                        let policy = arigate_config::RateLimitConfig {
+                            per_minute: rps.saturating_mul(60),
+                            burst: rps,
+                        };
+                        RateLimiter::new(policy, HashMap::new(), 1, Instant::now())
+                    }),
                 })
             })
             .collect();

@@ -51,7 +51,9 @@ impl From<SupplierError> for ApiError {
         if e.class == ErrorClass::RateLimited
             && matches!(
                 e.code.as_str(),
-                crate::supplier_calls::CIRCUIT_OPEN | crate::supplier_calls::CONCURRENCY_LIMITED
+                crate::supplier_calls::CIRCUIT_OPEN
+                    | crate::supplier_calls::CONCURRENCY_LIMITED
+                    | crate::supplier_calls::RATE_CAPPED
             )
         {
             return ApiError {

@@ -93,9 +93,11 @@ pub enum SupplierOutcome {
     CircuitOpen,
     /// Not sent: the supplier's concurrency cap was reached.
     ConcurrencyLimited,
+    /// Not sent: the supplier's request-rate cap was reached.
+    RateCapped,
 }
 
-const N_OUTCOMES: usize = 14;
+const N_OUTCOMES: usize = 15;
 
 impl SupplierOutcome {
     pub fn of<T>(result: &Result<T, SupplierError>) -> SupplierOutcome {
@@ -111,6 +113,7 @@ impl SupplierOutcome {
             SupplierOutcome::Error(c) => c.as_str(),
             SupplierOutcome::CircuitOpen => "circuit_open",
             SupplierOutcome::ConcurrencyLimited => "concurrency_limited",
+            SupplierOutcome::RateCapped => "rate_capped",
         }
     }
 
@@ -132,6 +135,7 @@ impl SupplierOutcome {
             },
             SupplierOutcome::CircuitOpen => 12,
             SupplierOutcome::ConcurrencyLimited => 13,
+            SupplierOutcome::RateCapped => 14,
         }
     }
 }
@@ -219,7 +223,9 @@ impl SupplierMetrics {
     pub fn call(&self, op: &str, outcome: SupplierOutcome, elapsed: Duration) {
         let sent = !matches!(
             outcome,
-            SupplierOutcome::CircuitOpen | SupplierOutcome::ConcurrencyLimited
+            SupplierOutcome::CircuitOpen
+                | SupplierOutcome::ConcurrencyLimited
+                | SupplierOutcome::RateCapped
         );
         match op_index(op) {
             Some(i) => {
@@ -996,6 +1002,7 @@ mod tests {
             SupplierOutcome::Ok,
             SupplierOutcome::CircuitOpen,
             SupplierOutcome::ConcurrencyLimited,
+            SupplierOutcome::RateCapped,
         ];
         all.extend(
             [

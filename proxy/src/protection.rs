@@ -50,6 +50,8 @@ pub enum Refusal {
     CircuitOpen { retry_in: Duration },
     /// The supplier already has `max_concurrency` calls in flight.
     ConcurrencyLimited,
+    /// The supplier's `rate_limit_rps` is used up for now.
+    RateCapped { retry_in: Duration },
 }
 
 impl Refusal {
@@ -58,6 +60,7 @@ impl Refusal {
         match self {
             Refusal::CircuitOpen { .. } => "circuit_open",
             Refusal::ConcurrencyLimited => "concurrency_limited",
+            Refusal::RateCapped { .. } => "rate_capped",
         }
     }
 }
@@ -86,6 +89,15 @@ impl<'a> SupplierGuard<'a> {
     /// Asks to call `supplier` for `op` (a `Call::op` name) now.
     pub fn enter(supplier: &'a SupplierRuntime, op: &'static str) -> Result<Self, Refusal> {
         let code = supplier.code();
+        if let Some(rate) = &supplier.rate {
+            let d = rate.check(code, Instant::now());
+            if !d.is_allowed() {
+                metrics::supplier_call(code, op, SupplierOutcome::RateCapped, Duration::ZERO);
+                return Err(Refusal::RateCapped {
+                    retry_in: rate.wait_time(code, Instant::now()),
+                });
+            }
+        }
         let Some(slot) = supplier.concurrency.try_acquire() else {
             metrics::supplier_call(
                 code,
@@ -146,8 +158,8 @@ mod tests {
     #[test]
     fn an_agent_over_its_rate_gets_a_429_with_the_header_fields() {
         let app = crate::demo::test_app();
-        let agent = app.config.agents[0].id.clone();
-        let burst = app.config.agents[0].rate_limit.burst;
+        let agent = app.config.agents[1].id.clone();
+        let burst = app.config.agents[1].rate_limit.burst;
         for _ in 0..burst {
             let h = admit_agent(&app, &agent, "t1")
                 .unwrap_or_else(|r| panic!("refused within the burst: {}", r.status));
@@ -167,7 +179,7 @@ mod tests {
             header("ratelimit-policy"),
             Some(format!(
                 "\"default\";q={};w=60",
-                app.config.agents[0].rate_limit.per_minute
+                app.config.agents[1].rate_limit.per_minute
             ))
         );
         let body: serde_json::Value = serde_json::from_slice(&refused.body).expect("json");
@@ -212,8 +224,8 @@ mod tests {
             g.finish(&timeout(), Duration::from_millis(300));
         }
         let _held = SupplierGuard::enter(busy, "search").expect("admitted");
-        let agent = app.config.agents[0].id.clone();
-        for _ in 0..app.config.agents[0].rate_limit.burst {
+        let agent = app.config.agents[1].id.clone();
+        for _ in 0..app.config.agents[1].rate_limit.burst {
             assert!(admit_agent(&app, &agent, "t").is_ok());
         }
 

@@ -27,6 +27,8 @@ pub struct CallOptions<'a> {
 pub const CIRCUIT_OPEN: &str = "circuit_open";
 /// The supplier error code of a call refused by the supplier's concurrency cap.
 pub const CONCURRENCY_LIMITED: &str = "concurrency_limited";
+/// The supplier error code of a call refused by the supplier's request-rate cap.
+pub const RATE_CAPPED: &str = "rate_capped";
 
 /// Runs `call` at `supplier` within `opts.timeout` (token fetches included), unless the
 /// supplier's circuit is open or its concurrency cap is reached: then the call is refused at once
@@ -52,6 +54,14 @@ pub async fn call_supplier(
                 Refusal::ConcurrencyLimited => (
                     CONCURRENCY_LIMITED,
                     format!("{} has its maximum of calls in flight", supplier.code()),
+                ),
+                Refusal::RateCapped { retry_in } => (
+                    RATE_CAPPED,
+                    format!(
+                        "{} is at its configured request rate; the next call may go in {} ms",
+                        supplier.code(),
+                        retry_in.as_millis()
+                    ),
                 ),
             };
             return LegResult::uncached(

@@ -436,3 +436,63 @@ async fn an_admin_token_guards_every_admin_route_but_health_checks() {
     .await;
     assert!(!cfg.raw.contains(token));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suppliers_request_rate_cap_holds_and_refused_calls_are_never_sent() {
+    let stack = Stack::start().await;
+    // Cap Dida at 2 calls a second, through a reload.
+    let path = stack.config_path();
+    let text = std::fs::read_to_string(&path).expect("config");
+    let capped = text.replacen(
+        "    credentials: {key: DidaApiTestID",
+        "    rate_limit_rps: 2\n    credentials: {key: DidaApiTestID",
+        1,
+    );
+    assert_ne!(capped, text);
+    std::fs::write(&path, capped).expect("write");
+    let r = http(
+        "POST",
+        &format!("{}/admin/config/reload", stack.admin),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let hotels = shared_hotels(1);
+    let before = crate::harness::searches(&stack, "dida");
+    let started = Instant::now();
+    let mut skipped = 0;
+    for day in 0..8 {
+        let a = stack
+            .agent(
+                "POST",
+                "/v1/search",
+                Some(&search_body(&[&hotels[0]], 30 + day)),
+            )
+            .await;
+        assert_eq!(a.status, 200);
+        let status = a.body["suppliers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["code"] == "dida")
+            .cloned()
+            .unwrap_or_default();
+        if status["status"] == "skipped" {
+            assert_eq!(status["error"], "rate_capped", "{status}");
+            skipped += 1;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let sent = crate::harness::searches(&stack, "dida") - before;
+    assert!(skipped > 0, "8 searches in {elapsed:.2}s exceed 2/s");
+    assert_eq!(
+        sent + skipped,
+        8,
+        "every search either reached Dida or was refused"
+    );
+    assert!(
+        (sent as f64) <= 2.0 + 2.0 * elapsed + 0.5,
+        "{sent} calls in {elapsed:.2}s over a cap of 2/s (burst 2)"
+    );
+}

@@ -438,6 +438,7 @@ async fn run_leg(
         Err(e) if e.code == crate::supplier_calls::CONCURRENCY_LIMITED => {
             ("error", None, Some(e.code))
         }
+        Err(e) if e.code == crate::supplier_calls::RATE_CAPPED => ("skipped", None, Some(e.code)),
         Err(e) => ("error", None, Some(e.class.to_string())),
     };
     SupplierLeg {
