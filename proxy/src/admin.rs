@@ -20,13 +20,7 @@ pub struct Admin {
 }
 
 fn json_response(status: u16, body: serde_json::Value) -> Response<Vec<u8>> {
-    let body = body.to_string().into_bytes();
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .header("content-length", body.len())
-        .body(body)
-        .unwrap_or_else(|_| Response::new(Vec::new()))
+    crate::trace_api::respond(status, "application/json", body.to_string().into_bytes())
 }
 
 /// `GET /metrics`: every family in the Prometheus text format, gauges sampled now.

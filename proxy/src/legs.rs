@@ -366,8 +366,7 @@ impl LegState {
     }
 
     fn excerpt(&self, data: &[u8]) -> String {
-        let cut = data.len().min(self.excerpt_limit);
-        String::from_utf8_lossy(data.get(..cut).unwrap_or_default()).into_owned()
+        crate::traces::excerpt(data, self.excerpt_limit)
     }
 
     pub fn call(&self) -> &Call {

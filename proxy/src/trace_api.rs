@@ -9,7 +9,8 @@ use arigate_telemetry::{build_tree, render_booking_html, trees_by_trace, StoreEr
 use http::Response;
 use serde_json::json;
 
-fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
+/// An admin answer (never cached by anything in between).
+pub(crate) fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
     Response::builder()
         .status(status)
         .header("content-type", content_type)

@@ -111,9 +111,14 @@ impl Traces {
 
     /// The first bytes of `data` as text, for a span excerpt.
     pub fn excerpt(&self, data: &[u8]) -> String {
-        let cut = data.len().min(self.excerpt_limit());
-        String::from_utf8_lossy(data.get(..cut).unwrap_or_default()).into_owned()
+        excerpt(data, self.excerpt_limit())
     }
+}
+
+/// The first `limit` bytes of `data` as text (the writer redacts and trims them later).
+pub fn excerpt(data: &[u8], limit: usize) -> String {
+    let cut = data.len().min(limit);
+    String::from_utf8_lossy(data.get(..cut).unwrap_or_default()).into_owned()
 }
 
 fn boxed(
