@@ -591,6 +591,85 @@ async fn every_documented_operation_answers_as_documented() {
     )
     .await;
 
+    // An agent over its rate gets the documented 429 on every agent route: the demo's trial
+    // agent has the seed's default (bursts of 10), the routes are tried once its burst is spent.
+    let trial = |method: &'static str, path: String, body: Option<Value>| {
+        let url = format!("{}{path}", stack.edge);
+        async move {
+            http(
+                method,
+                &url,
+                &[
+                    ("authorization", "Bearer trial-key"),
+                    ("idempotency-key", "k-429"),
+                ],
+                body.as_ref(),
+            )
+            .await
+        }
+    };
+    for _ in 0..10 {
+        assert_eq!(
+            trial("GET", "/v1/destinations".into(), None).await.status,
+            200
+        );
+    }
+    let offer = json!({"offer_id": "of_x"});
+    for (method, template, path, body) in [
+        (
+            "POST",
+            "/v1/search",
+            "/v1/search".to_string(),
+            Some(json!({})),
+        ),
+        (
+            "GET",
+            "/v1/destinations",
+            "/v1/destinations".to_string(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/hotels",
+            "/v1/hotels?destination=LIS".to_string(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/hotels/{hotel_id}",
+            format!("/v1/hotels/{hotel}"),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/availability",
+            "/v1/availability".to_string(),
+            Some(offer.clone()),
+        ),
+        (
+            "POST",
+            "/v1/bookings",
+            "/v1/bookings".to_string(),
+            Some(offer.clone()),
+        ),
+        (
+            "GET",
+            "/v1/bookings/{booking_id}",
+            "/v1/bookings/bk_x".to_string(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/bookings/{booking_id}/cancel",
+            "/v1/bookings/bk_x/cancel".to_string(),
+            None,
+        ),
+    ] {
+        let a = trial(method, path, body).await;
+        assert_eq!(a.status, 429, "{template}: {}", a.raw);
+        spec.check(method, template, &a);
+    }
+
     // Everything documented was seen, but for the listed exceptions (which must stay unseen).
     let seen = spec.seen.lock().expect("lock").clone();
     let excused: BTreeSet<(String, String, u16)> = NOT_EXERCISED
