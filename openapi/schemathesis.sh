@@ -33,7 +33,9 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null
 
-st run openapi/arigate-agent-v1.yaml \
+# From openapi/, so schemathesis's own cache (.schemathesis/) stays there, ignored.
+cd openapi
+st run arigate-agent-v1.yaml \
   --url "http://127.0.0.1:$PORT" \
   --header "Authorization: Bearer demo-key" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance \
@@ -44,4 +46,4 @@ st run openapi/arigate-agent-v1.yaml \
   --seed "$SEED" \
   --generation-database none \
   --no-color \
-  --report junit --report-dir "$REPORT"
+  --report junit --report-dir schemathesis-report
