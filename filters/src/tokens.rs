@@ -219,6 +219,9 @@ pub struct BookingClaims {
     /// Trace id of the re-check of the booked offer, if it was re-checked.
     #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     pub recheck_trace_id: Option<String>,
+    /// The agent that booked: only it may query or cancel the booking.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// [`OfferKey`] as a JSON array rather than an object: half the size once base64-encoded.
@@ -427,6 +430,7 @@ mod tests {
             currency: "USD".into(),
             offer,
             recheck_trace_id: None,
+            agent: Some("demo".into()),
         }
     }
 

@@ -145,6 +145,7 @@ fn regenerate_seed_corpus() {
         currency: "EUR".into(),
         offer: o,
         recheck_trace_id: None,
+        agent: None,
     };
     let raw = |t: String| [b"r".as_slice(), t.as_bytes()].concat();
     write("tokens", "offer-token", &raw(signer.sign_offer(&offer)));

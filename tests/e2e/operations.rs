@@ -496,3 +496,48 @@ async fn a_suppliers_request_rate_cap_holds_and_refused_calls_are_never_sent() {
         "{sent} calls in {elapsed:.2}s over a cap of 2/s (burst 2)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_id_is_good_only_for_the_agent_that_booked() {
+    let stack = Stack::start().await;
+    let hotels = shared_hotels(1);
+    let search = stack
+        .agent("POST", "/v1/search", Some(&search_body(&[&hotels[0]], 30)))
+        .await;
+    let (_, offer) = offers(&search.body)
+        .into_iter()
+        .find(|(_, o)| o["supplier"] == "hotelbeds")
+        .expect("a hotelbeds offer");
+    let booked = stack
+        .book(offer["offer_id"].as_str().expect("id"), "own-1")
+        .await;
+    assert_eq!(booked.status, 201, "{}", booked.raw);
+    let id = booked.body["booking_id"]
+        .as_str()
+        .expect("booking id")
+        .to_string();
+    let before = stack.counters("hotelbeds");
+    for (method, path) in [
+        ("GET", format!("/v1/bookings/{id}")),
+        ("POST", format!("/v1/bookings/{id}/cancel")),
+    ] {
+        let a = http(
+            method,
+            &format!("{}{path}", stack.edge),
+            &[("authorization", "Bearer trial-key")],
+            None,
+        )
+        .await;
+        assert_eq!(a.status, 404, "another agent's {method} {path}: {}", a.raw);
+    }
+    assert_eq!(
+        stack.counters("hotelbeds"),
+        before,
+        "nothing reached the supplier"
+    );
+    // The agent that booked still can.
+    let own = stack
+        .agent("GET", &format!("/v1/bookings/{id}"), None)
+        .await;
+    assert_eq!(own.status, 200, "{}", own.raw);
+}

@@ -64,6 +64,10 @@ impl Tx<'_> {
             .tokens
             .verify("bk", booking_id)
             .map_err(|e| token_error("booking_id", e))?;
+        // Another agent's booking id is answered as unknown, not as forbidden: nothing leaks.
+        if claims.agent.as_deref().is_some_and(|a| a != self.agent.id) {
+            return Err(ApiError::not_found("no such booking for this API key"));
+        }
         self.trace.annotate(|s| {
             s.booking_id = Some(booking_id.to_string());
             s.related_type = Some(RelatedType::Order);
@@ -417,6 +421,7 @@ pub async fn book(
         currency: claims.currency.clone(),
         offer: Some(claims.key.clone()),
         recheck_trace_id: claims.recheck_trace_id.clone(),
+        agent: Some(tx.agent.id.clone()),
     };
     let booking_id = tx.app.tokens.sign("bk", &booking_claims);
     tx.trace.annotate(|s| {
