@@ -200,6 +200,97 @@ pub struct CacheFile {
     /// Season factor for holiday check-ins. Default 0.6.
     pub holiday_factor: f64,
     pub holidays: Vec<chrono::NaiveDate>,
+    /// Refresh-ahead of hot entries (seed 002, stage 3).
+    pub refresh_ahead: RefreshAheadFile,
+    /// The shared L2 tier and cluster-wide invalidation (DESIGN §8). Absent: one node, no Redis.
+    pub redis: Option<RedisFile>,
+}
+
+/// Hot entries are refreshed shortly before they expire, by one node of the cluster, never more
+/// often than the supplier's `min_pull_interval` and within its `rate_limit_rps`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RefreshAheadFile {
+    /// Default true.
+    pub enabled: bool,
+    /// A hit whose remaining freshness is below this share of its TTL starts a refresh. Default 0.2.
+    pub before_expiry: f64,
+    /// Hotness (0 to 1, see `hot_requests_per_minute`) from which a hotel counts as hot. Default 0.5.
+    pub min_hotness: f64,
+}
+
+impl Default for RefreshAheadFile {
+    fn default() -> Self {
+        RefreshAheadFile {
+            enabled: true,
+            before_expiry: 0.2,
+            min_hotness: 0.5,
+        }
+    }
+}
+
+/// Redis shared by every edge node: L2 cache entries, invalidation timestamps and their pub/sub
+/// channel, refresh-ahead locks and supplier quotas. Redis trouble never fails a request.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisFile {
+    /// `redis://[:password@]host:port[/db]`; put a password in `${ENV}`.
+    pub url: String,
+    /// Multiplexed connections per node (each carries many concurrent commands). Default 2.
+    #[serde(default = "default_redis_pool_size")]
+    pub pool_size: usize,
+    /// Prefix of every key and channel, so several clusters can share one Redis. Default `arigate:`.
+    #[serde(default = "default_redis_key_prefix")]
+    pub key_prefix: String,
+    /// Bound of every Redis operation on the request path. Default 30ms.
+    #[serde(default = "default_redis_timeout")]
+    pub timeout: HumanDuration,
+    /// Largest entry stored in Redis (larger ones stay in the node's memory). Default 1 MiB.
+    #[serde(default = "default_redis_max_entry_bytes")]
+    pub max_entry_bytes: usize,
+    /// Background writes waiting for Redis (fills, invalidations); beyond it they are dropped and
+    /// counted. Default 4096.
+    #[serde(default = "default_redis_write_queue")]
+    pub write_queue: usize,
+}
+
+impl RedisFile {
+    /// The URL with any password replaced, for logs and admin output.
+    pub fn redacted_url(&self) -> String {
+        match (self.url.find("://"), self.url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                format!("{}://***@{}", &self.url[..scheme], &self.url[at + 1..])
+            }
+            _ => self.url.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisFile")
+            .field("url", &self.redacted_url())
+            .field("pool_size", &self.pool_size)
+            .field("key_prefix", &self.key_prefix)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+fn default_redis_pool_size() -> usize {
+    2
+}
+fn default_redis_key_prefix() -> String {
+    "arigate:".into()
+}
+fn default_redis_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_millis(30))
+}
+fn default_redis_max_entry_bytes() -> usize {
+    1024 * 1024
+}
+fn default_redis_write_queue() -> usize {
+    4096
 }
 
 impl Default for CacheFile {
@@ -215,6 +306,8 @@ impl Default for CacheFile {
             weekend_factor: 0.8,
             holiday_factor: 0.6,
             holidays: Vec::new(),
+            refresh_ahead: RefreshAheadFile::default(),
+            redis: None,
         }
     }
 }
@@ -357,10 +450,19 @@ pub struct SupplierFile {
     /// Most calls in flight to this supplier; more fail fast (default: unlimited).
     #[serde(default)]
     pub max_concurrency: Option<u32>,
-    /// Most calls a second to this supplier (its contract's rate); more fail fast without being
-    /// sent (default: unlimited).
+    /// Refresh-ahead pulls one cached answer of this supplier at most this often, across the
+    /// cluster (seed 002's minimum pull interval). Default 10s.
+    #[serde(default = "default_min_pull_interval")]
+    pub min_pull_interval: HumanDuration,
+    /// Most calls a second to this supplier (its contract's rate, every kind of call); more fail
+    /// fast without being sent (default: unlimited). With `cache.redis` the rate holds for the
+    /// sum of all nodes; while Redis is unavailable each node keeps to its share.
     #[serde(default)]
     pub rate_limit_rps: Option<u32>,
+}
+
+fn default_min_pull_interval() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(10))
 }
 
 fn default_true() -> bool {

@@ -233,7 +233,9 @@ pub struct SupplierConfig {
     pub circuit: CircuitConfig,
     /// Most calls in flight to this supplier (`None`: unlimited).
     pub max_concurrency: Option<u32>,
-    /// Most calls a second to this supplier (`None`: unlimited).
+    /// Refresh-ahead pulls one cached answer at most this often, across the cluster.
+    pub min_pull_interval: Duration,
+    /// Most calls a second to this supplier (`None`: unlimited); with Redis, for the cluster.
     pub rate_limit_rps: Option<u32>,
 }
 
@@ -475,6 +477,8 @@ impl Validator<'_> {
         if c.hot_requests_per_minute.is_nan() || c.hot_requests_per_minute <= 0.0 {
             self.problem("cache.hot_requests_per_minute", "must be positive");
         }
+        let mut cache = c.clone();
+        self.cache_cluster(&mut cache);
         let mut per_eur = BTreeMap::new();
         for (cur, rate) in &f.currency.per_eur {
             let path = format!("currency.per_eur.{cur}");
@@ -642,7 +646,7 @@ impl Validator<'_> {
                 max_supplier_response_bytes: l.max_supplier_response_bytes,
                 idempotency_entries: l.idempotency_entries,
                 idempotency_ttl: l.idempotency_ttl.0,
-                cache: f.cache.clone(),
+                cache,
                 traces,
                 currency: CurrencyTable {
                     as_of: f.currency.as_of,
@@ -723,6 +727,57 @@ impl Validator<'_> {
             flush_interval: t.flush_interval.0,
             excerpt_bytes: t.excerpt_bytes,
             clickhouse,
+        }
+    }
+
+    /// Refresh-ahead and Redis settings; substitutes `${ENV}` in the Redis URL.
+    fn cache_cluster(&mut self, c: &mut CacheFile) {
+        let r = &c.refresh_ahead;
+        if !(r.before_expiry > 0.0 && r.before_expiry < 1.0) {
+            self.problem("cache.refresh_ahead.before_expiry", "must be in (0, 1)");
+        }
+        if !(0.0..=1.0).contains(&r.min_hotness) {
+            self.problem("cache.refresh_ahead.min_hotness", "must be in [0, 1]");
+        }
+        let Some(redis) = c.redis.as_mut() else {
+            return;
+        };
+        redis.url = self.secret("cache.redis.url", &redis.url);
+        let rest = redis.url.strip_prefix("redis://");
+        if redis.url.starts_with("rediss://") {
+            self.problem(
+                "cache.redis.url",
+                "TLS to Redis is not built in: use redis:// on a private network or a local TLS tunnel",
+            );
+        } else if rest.is_none_or(|r| {
+            let host = r.rsplit_once('@').map_or(r, |(_, h)| h);
+            host.split('/').next().unwrap_or("").is_empty()
+        }) {
+            self.problem(
+                "cache.redis.url",
+                "must read redis://[:password@]host:port[/db]",
+            );
+        }
+        if !(1..=64).contains(&redis.pool_size) {
+            self.problem("cache.redis.pool_size", "must be 1 to 64");
+        }
+        if redis.key_prefix.is_empty() || redis.key_prefix.chars().any(|ch| ch.is_whitespace()) {
+            self.problem(
+                "cache.redis.key_prefix",
+                "must be non-empty, without spaces",
+            );
+        }
+        if redis.timeout.0.is_zero() || redis.timeout.0 > Duration::from_secs(1) {
+            self.problem(
+                "cache.redis.timeout",
+                "must be positive and at most 1s (it bounds the request path)",
+            );
+        }
+        if redis.max_entry_bytes < 1024 {
+            self.problem("cache.redis.max_entry_bytes", "must be at least 1024");
+        }
+        if redis.write_queue < 16 {
+            self.problem("cache.redis.write_queue", "must be at least 16");
         }
     }
 
@@ -865,6 +920,7 @@ impl Validator<'_> {
             webhook_secrets,
             circuit: CircuitConfig::default(),
             max_concurrency: f.max_concurrency,
+            min_pull_interval: f.min_pull_interval.0,
             rate_limit_rps: f.rate_limit_rps,
         })
     }
@@ -1284,6 +1340,78 @@ mapping: hotels.yaml
             err.contains("agents[0].rate_limit.per_minute: must be 1 to 600000"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn redis_settings_are_checked_and_their_password_comes_from_the_environment() {
+        let with = |yaml: &str| {
+            base().replacen(
+                "mapping: hotels.yaml",
+                &format!("mapping: hotels.yaml\n{yaml}"),
+                1,
+            )
+        };
+        let c = load(&with(
+            "cache:\n  redis: {url: \"redis://:${HB_SECRET}@127.0.0.1:6379/0\"}",
+        ))
+        .expect("valid");
+        let r = c.cache.redis.as_ref().expect("redis");
+        assert_eq!(r.url, "redis://:s3cr3t@127.0.0.1:6379/0");
+        assert_eq!((r.pool_size, r.key_prefix.as_str()), (2, "arigate:"));
+        assert_eq!(r.timeout.0, Duration::from_millis(30));
+        assert!(
+            !format!("{c:?}").contains("s3cr3t"),
+            "the Redis password leaked"
+        );
+        assert_eq!(r.redacted_url(), "redis://***@127.0.0.1:6379/0");
+        for (yaml, expected) in [
+            (
+                "cache:\n  redis: {url: \"rediss://h:6380\"}",
+                "cache.redis.url: TLS",
+            ),
+            (
+                "cache:\n  redis: {url: \"http://h:6379\"}",
+                "cache.redis.url: must read",
+            ),
+            (
+                "cache:\n  redis: {url: \"redis://\"}",
+                "cache.redis.url: must read",
+            ),
+            (
+                "cache:\n  redis: {url: \"redis://h\", timeout: 5s}",
+                "cache.redis.timeout",
+            ),
+            (
+                "cache:\n  redis: {url: \"redis://h\", pool_size: 0}",
+                "cache.redis.pool_size",
+            ),
+            (
+                "cache:\n  refresh_ahead: {before_expiry: 1.5}",
+                "cache.refresh_ahead.before_expiry",
+            ),
+        ] {
+            let err = load(&with(yaml)).expect_err(yaml).to_string();
+            assert!(err.contains(expected), "{yaml}: {err}");
+        }
+    }
+
+    #[test]
+    fn supplier_pull_interval_and_quota_have_defaults_and_bounds() {
+        let c = load(&base()).expect("valid");
+        assert_eq!(c.suppliers[0].min_pull_interval, Duration::from_secs(10));
+        assert_eq!(c.suppliers[0].rate_limit_rps, None);
+        let text = base().replacen(
+            "    endpoint: http://127.0.0.1:9101",
+            "    endpoint: http://127.0.0.1:9101\n    min_pull_interval: 2s\n    rate_limit_rps: 5",
+            1,
+        );
+        let c = load(&text).expect("valid");
+        assert_eq!(c.suppliers[0].min_pull_interval, Duration::from_secs(2));
+        assert_eq!(c.suppliers[0].rate_limit_rps, Some(5));
+        let err = load(&text.replace("rate_limit_rps: 5", "rate_limit_rps: 0"))
+            .expect_err("zero rps")
+            .to_string();
+        assert!(err.contains("suppliers[0].rate_limit_rps"), "{err}");
     }
 
     #[test]

@@ -235,6 +235,16 @@ impl Invalidations {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The invalidations recorded at or after `since` (to share them with other nodes).
+    pub fn entries_since(&self, since: SystemTime) -> Vec<(Tag, SystemTime)> {
+        self.inner
+            .lock()
+            .iter()
+            .filter(|(_, at)| **at >= since)
+            .map(|(t, at)| (t.clone(), *at))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -385,6 +395,19 @@ mod tests {
         );
         inv.invalidate(Tag::Supplier("dida".into()), t);
         assert!(inv.is_stale("dida", &hotels(&["7"]), t - Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn recent_entries_can_be_listed() {
+        let inv = Invalidations::new(Duration::from_secs(600), 1000);
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        inv.invalidate(Tag::Supplier("a".into()), t);
+        inv.invalidate(Tag::Supplier("b".into()), t + Duration::from_secs(5));
+        assert_eq!(inv.entries_since(t).len(), 2);
+        assert_eq!(
+            inv.entries_since(t + Duration::from_secs(1)),
+            vec![(Tag::Supplier("b".into()), t + Duration::from_secs(5))]
+        );
     }
 
     #[test]

@@ -149,30 +149,77 @@ pub struct Admission<'a> {
 #[derive(Debug)]
 pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
+    ticket: Ticket,
+}
+
+/// What a permit needs to report back to its breaker.
+#[derive(Debug)]
+struct Ticket {
     generation: u64,
     probe: bool,
     recorded: bool,
 }
 
+impl Ticket {
+    fn record(
+        &mut self,
+        b: &CircuitBreaker,
+        outcome: CallOutcome,
+        now: Instant,
+    ) -> Option<Transition> {
+        self.recorded = true;
+        b.record(self.generation, self.probe, outcome, now)
+    }
+
+    /// A probe dropped without a verdict frees its probe slot.
+    fn release(&self, b: &CircuitBreaker) {
+        if self.probe && !self.recorded {
+            b.abandon_probe(self.generation);
+        }
+    }
+}
+
 impl Permit<'_> {
     /// Whether this call is a half-open probe.
     pub fn is_probe(&self) -> bool {
-        self.probe
+        self.ticket.probe
     }
 
     /// Counts the call's outcome; returns the transition it caused, if any.
     pub fn record(mut self, outcome: CallOutcome, now: Instant) -> Option<Transition> {
-        self.recorded = true;
-        self.breaker
-            .record(self.generation, self.probe, outcome, now)
+        self.ticket.record(self.breaker, outcome, now)
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        if self.probe && !self.recorded {
-            self.breaker.abandon_probe(self.generation);
-        }
+        self.ticket.release(self.breaker);
+    }
+}
+
+/// [`Permit`] for a call that outlives a borrow of its breaker (a leg holds it across its proxy
+/// phases); see [`CircuitBreaker::admit_owned`].
+#[derive(Debug)]
+pub struct OwnedPermit {
+    breaker: Arc<CircuitBreaker>,
+    ticket: Ticket,
+}
+
+impl OwnedPermit {
+    /// Whether this call is a half-open probe.
+    pub fn is_probe(&self) -> bool {
+        self.ticket.probe
+    }
+
+    /// Counts the call's outcome; returns the transition it caused, if any.
+    pub fn record(mut self, outcome: CallOutcome, now: Instant) -> Option<Transition> {
+        self.ticket.record(&self.breaker, outcome, now)
+    }
+}
+
+impl Drop for OwnedPermit {
+    fn drop(&mut self) {
+        self.ticket.release(&self.breaker);
     }
 }
 
@@ -284,6 +331,27 @@ impl CircuitBreaker {
         CircuitState::from_u8(self.state.load(Ordering::Acquire))
     }
 
+    /// [`admit`](Self::admit) with a permit that holds the breaker by `Arc`.
+    pub fn admit_owned(
+        self: &Arc<Self>,
+        now: Instant,
+    ) -> (Result<OwnedPermit, Rejected>, Option<Transition>) {
+        let Admission { permit, transition } = self.admit(now);
+        let permit = permit.map(|mut p| {
+            let ticket = Ticket {
+                recorded: false,
+                ..p.ticket
+            };
+            // The borrowed permit hands its slot over: its drop must not free it.
+            p.ticket.recorded = true;
+            OwnedPermit {
+                breaker: self.clone(),
+                ticket,
+            }
+        });
+        (permit, transition)
+    }
+
     /// Asks to make one call at `now`. Runs before every supplier call.
     pub fn admit(&self, now: Instant) -> Admission<'_> {
         let state = self.state.load(Ordering::Acquire);
@@ -355,9 +423,11 @@ impl CircuitBreaker {
         Admission {
             permit: Ok(Permit {
                 breaker: self,
-                generation,
-                probe,
-                recorded: false,
+                ticket: Ticket {
+                    generation,
+                    probe,
+                    recorded: false,
+                },
             }),
             transition,
         }

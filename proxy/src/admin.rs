@@ -5,7 +5,6 @@ use crate::app::{App, Live};
 use arigate_filters::cache_policy::Tag;
 use async_trait::async_trait;
 use http::Response;
-use pingora_cache::CacheKey;
 use pingora_core::apps::http_app::ServeHttp;
 use pingora_core::protocols::http::ServerSession;
 use serde::Deserialize;
@@ -142,6 +141,8 @@ impl ServeHttp for Admin {
                                 "retry_in_ms": snap.retry_in.map(|d| d.as_millis() as u64),
                             },
                             "in_flight": s.concurrency.in_flight(),
+                            "min_pull_interval_ms": c.min_pull_interval.as_millis() as u64,
+                            "rate_limit_rps": c.rate_limit_rps,
                         })
                     })
                     .collect();
@@ -194,6 +195,12 @@ impl ServeHttp for Admin {
                         "refused": s.refused.load(Ordering::Relaxed),
                         "lookups": {"hit": l.hit.load(Ordering::Relaxed), "miss": l.miss.load(Ordering::Relaxed), "stale": l.stale.load(Ordering::Relaxed), "bypass": l.bypass.load(Ordering::Relaxed)},
                         "invalidation_tags": app.cache.invalidations.len(),
+                        "cluster": app.cache.cluster_json(),
+                        "quota": {
+                            "allowed": app.quotas.stats.allowed.load(Ordering::Relaxed),
+                            "denied": app.quotas.stats.denied.load(Ordering::Relaxed),
+                            "local_fallback": app.quotas.stats.local_fallback.load(Ordering::Relaxed),
+                        },
                     }),
                 )
             }
@@ -223,7 +230,7 @@ struct PurgeRequest {
 
 fn purge(app: &App, req: PurgeRequest) -> Response<Vec<u8>> {
     let now = SystemTime::now();
-    let inv = &app.cache.invalidations;
+    let inv = &app.cache;
     let mut tags = Vec::new();
     let mut removed = 0usize;
     if req.all {
@@ -234,10 +241,7 @@ fn purge(app: &App, req: PurgeRequest) -> Response<Vec<u8>> {
         }
     }
     if let Some(key) = &req.key {
-        removed += usize::from(crate::cache::memory::purge_key(
-            app.cache.storage,
-            &CacheKey::new(key.clone(), "").to_compact(),
-        ));
+        removed += usize::from(app.cache.purge_key(key));
     }
     match (&req.supplier, &req.hotel) {
         (Some(s), None) => {

@@ -3,6 +3,8 @@
 //! generations a hot reload swaps ([`Live`]).
 
 use crate::cache::BrowseCache;
+use crate::cluster::Cluster;
+use crate::quota::SupplierQuotas;
 use crate::traces::Traces;
 use arigate_config::{Config, SupplierConfig};
 use arigate_connectors::{connector_for, Connector};
@@ -64,6 +66,11 @@ pub struct App {
     pub traces: Arc<Traces>,
     /// Agent requests in flight (graceful shutdown waits for them).
     pub inflight: Arc<std::sync::atomic::AtomicUsize>,
+    /// The shared Redis, when `cache.redis` is configured (kept across reloads; a change of
+    /// `cache.redis` takes effect at the next start).
+    pub cluster: Option<Arc<Cluster>>,
+    /// Supplier request-rate quotas: cluster-wide with Redis (kept across reloads).
+    pub quotas: Arc<SupplierQuotas>,
     /// Addresses `/readyz` checks besides the edge's own listener (the demo's simulators).
     pub ready_checks: Vec<std::net::SocketAddr>,
     /// Per-agent request rates (`limits.rate_limit`, each agent's `rate_limit`); what agents
@@ -88,7 +95,7 @@ fn ttl_policy(config: &Config) -> TtlPolicy {
 impl App {
     pub fn new(config: Config) -> App {
         let c = &config.cache;
-        let cache = BrowseCache::new(
+        let mut cache = BrowseCache::new(
             c.memory_bytes,
             ttl_policy(&config),
             c.static_ttl.0,
@@ -102,11 +109,25 @@ impl App {
                 .chain([config.search.deadline])
                 .max()
                 .unwrap_or_default(),
-        );
+        )
+        .with_refresh_ahead(&c.refresh_ahead);
+        // With Redis configured the node joins the cluster; Redis being down at start is fine
+        // (connections are made lazily and retried), only an unusable URL keeps it alone.
+        let cluster = c.redis.as_ref().and_then(|r| match Cluster::start(r) {
+            Ok(cluster) => Some(cluster),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot use cache.redis; running as a single node");
+                None
+            }
+        });
+        if let Some(cluster) = &cluster {
+            cache.join(cluster.clone());
+        }
         let idempotency = IdempotencyStore::new(config.idempotency_entries, config.idempotency_ttl);
         App::build(
             config,
             0,
+            cluster,
             Arc::new(idempotency),
             Arc::new(WebhookVerifier::new(300, 100_000)),
             Arc::new(cache),
@@ -122,6 +143,7 @@ impl App {
         App::build(
             config,
             self.generation + 1,
+            self.cluster.clone(),
             self.idempotency.clone(),
             self.webhooks.clone(),
             self.cache.clone(),
@@ -156,6 +178,14 @@ impl App {
         if format!("{:?}", a.traces) != format!("{:?}", b.traces) {
             out.push("traces");
         }
+        // The node's Redis connections, invalidation feed and refresh-ahead settings are made
+        // once, at start; they are carried over unchanged.
+        if format!("{:?}", a.cache.redis) != format!("{:?}", b.cache.redis) {
+            out.push("cache.redis");
+        }
+        if format!("{:?}", a.cache.refresh_ahead) != format!("{:?}", b.cache.refresh_ahead) {
+            out.push("cache.refresh_ahead");
+        }
         out
     }
 
@@ -163,6 +193,7 @@ impl App {
     fn build(
         config: Config,
         generation: u64,
+        cluster: Option<Arc<Cluster>>,
         idempotency: Arc<IdempotencyStore>,
         webhooks: Arc<WebhookVerifier>,
         cache: Arc<BrowseCache>,
@@ -235,6 +266,11 @@ impl App {
                 .collect(),
         );
         App {
+            quotas: previous.map_or_else(
+                || Arc::new(SupplierQuotas::new(cluster.clone())),
+                |p| p.quotas.clone(),
+            ),
+            cluster,
             tokens: TokenSigner::new(&config.tokens.secret, &config.tokens.previous),
             ttl_policy: ttl_policy(&config),
             static_ttl: config.cache.static_ttl.0,

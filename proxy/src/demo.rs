@@ -2,11 +2,15 @@
 //! configuration `config/arigate.demo.yaml` and mapping `config/demo-hotels.yaml`.
 
 use anyhow::Context;
+use arigate_config::duration::HumanDuration;
+use arigate_config::schema::RedisFile;
 use arigate_config::Config;
 use arigate_sim::world::PROTOCOLS;
 use arigate_sim::{SimHandle, SimOptions};
+use sha2::Digest;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 pub const DEMO_CONFIG: &str = include_str!("../../config/arigate.demo.yaml");
 pub const DEMO_MAPPING: &str = include_str!("../../config/demo-hotels.yaml");
@@ -70,8 +74,40 @@ pub async fn start_simulators(listen: SocketAddr, seed: u64) -> anyhow::Result<V
     Ok(handles)
 }
 
-/// Runs the demo until the process is stopped.
-pub fn run(listen: SocketAddr, admin: SocketAddr, seed: u64) -> anyhow::Result<()> {
+/// What a demo node needs to join others through Redis: every node signs offer ids with the same
+/// secret (derived from the Redis URL and the seed, so any node verifies any other's offers) and
+/// shares cache keys under a prefix of that seed (nodes of one seed simulate the same world, so
+/// their cached answers are interchangeable).
+pub fn demo_cluster(redis_url: &str, seed: u64) -> anyhow::Result<(RedisFile, String)> {
+    redis::Client::open(redis_url).map_err(|e| anyhow::anyhow!("--redis {redis_url:?}: {e}"))?;
+    let digest = sha2::Sha256::digest(format!("arigate-demo-tokens\n{redis_url}\n{seed}"));
+    let secret = format!("demo-{}", hex_string(&digest));
+    let settings = RedisFile {
+        url: redis_url.to_string(),
+        pool_size: 2,
+        key_prefix: format!("arigate-demo-{seed}:"),
+        timeout: HumanDuration(Duration::from_millis(30)),
+        max_entry_bytes: 1024 * 1024,
+        write_queue: 4096,
+    };
+    Ok((settings, secret))
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs the demo until the process is stopped; with `redis`, as one node of a demo cluster.
+pub fn run(
+    listen: SocketAddr,
+    admin: SocketAddr,
+    seed: u64,
+    redis: Option<String>,
+) -> anyhow::Result<()> {
+    let cluster = redis
+        .as_deref()
+        .map(|u| demo_cluster(u, seed))
+        .transpose()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -93,13 +129,23 @@ pub fn run(listen: SocketAddr, admin: SocketAddr, seed: u64) -> anyhow::Result<(
             let _sims = sims;
             rt.block_on(std::future::pending::<()>())
         })?;
-    let secret = format!("demo-{}", uuid::Uuid::new_v4().simple());
-    let config = demo_config(listen, admin, &urls, &secret)?;
+    let secret = match &cluster {
+        Some((_, shared)) => shared.clone(),
+        None => format!("demo-{}", uuid::Uuid::new_v4().simple()),
+    };
+    let mut config = demo_config(listen, admin, &urls, &secret)?;
+    config.cache.redis = cluster.as_ref().map(|(settings, _)| settings.clone());
     let mut app = crate::app::App::new(config);
     app.ready_checks = addrs;
     eprintln!(
         "arigate demo: agent API on http://{listen} (API key: demo-key), admin on http://{admin}"
     );
+    if let Some((settings, _)) = &cluster {
+        eprintln!(
+            "arigate demo: sharing cache, invalidations and quotas through {} (see http://{admin}/admin/cache)",
+            settings.redacted_url()
+        );
+    }
     crate::serve(app, None, false)
 }
 
@@ -114,6 +160,17 @@ mod tests {
             arigate_sim::world::World::new(42).mapping_yaml(),
             "regenerate with `arigate mapping --seed 42`"
         );
+    }
+
+    #[test]
+    fn demo_nodes_of_one_redis_and_seed_share_their_token_secret_and_prefix() {
+        let (a, sa) = demo_cluster("redis://127.0.0.1:6379", 42).expect("valid");
+        let (b, sb) = demo_cluster("redis://127.0.0.1:6379", 42).expect("valid");
+        assert_eq!((sa.clone(), a.key_prefix.clone()), (sb, b.key_prefix));
+        assert!(sa.len() >= 32);
+        let (c, sc) = demo_cluster("redis://127.0.0.1:6379", 7).expect("valid");
+        assert_ne!((sa, a.key_prefix), (sc, c.key_prefix));
+        assert!(demo_cluster("not a url", 42).is_err());
     }
 
     #[test]

@@ -11,8 +11,9 @@
 //! The subrequest API is marked unstable upstream; it is used only here, so a connector-pool
 //! implementation could replace this module without touching the agent API.
 
-use crate::app::SupplierRuntime;
+use crate::app::{App, SupplierRuntime};
 use crate::cache::CacheStatus;
+use crate::protection::SupplierGuard;
 use crate::traces::LegTrace;
 use arigate_connectors::{
     wire, Call, CallContext, ErrorClass, Reply, SupplierError, WireRequest, WireResponse,
@@ -54,16 +55,26 @@ pub struct LegCache {
     pub ttl: Duration,
     /// The supplier's hotel codes the answer covers (for invalidation).
     pub hotels: Vec<String>,
+    /// A refresh-ahead leg: it skips the entry it would hit and replaces it, if it wins the
+    /// cluster-wide claim (see [`crate::cache::refresh`]).
+    pub refresh: bool,
+}
+
+/// The `code` of the error a refresh leg ends with when another node refreshes (or refreshed).
+pub const REFRESH_NOT_CLAIMED: &str = "arigate_refresh_not_claimed";
+
+/// The cache key of `supplier`'s answer to `call` (hotel codes sorted by the caller).
+pub fn cache_key(supplier: &str, call: &Call) -> String {
+    format!(
+        "leg:v1:{supplier}:{}",
+        serde_json::to_string(call).unwrap_or_default()
+    )
 }
 
 impl LegSpec {
-    /// The cache key: supplier plus the canonical call (hotel codes sorted by the caller).
+    /// The cache key: supplier plus the canonical call.
     pub fn cache_key(&self) -> String {
-        format!(
-            "leg:v1:{}:{}",
-            self.supplier.code(),
-            serde_json::to_string(&self.call).unwrap_or_default()
-        )
+        cache_key(self.supplier.code(), &self.call)
     }
 }
 
@@ -200,12 +211,8 @@ async fn read_answer(
                 let header = |n: &str| h.headers.get(n).and_then(|v| v.to_str().ok());
                 supplier_status = header(SUPPLIER_STATUS).and_then(|v| v.parse().ok());
                 info.status = header(CACHE_STATUS).map_or(CacheStatus::Bypass, CacheStatus::parse);
-                info.age = Duration::from_secs(
-                    header(CACHE_AGE).and_then(|v| v.parse().ok()).unwrap_or(0),
-                );
-                info.fresh_for = header(CACHE_FRESH_FOR)
-                    .and_then(|v| v.parse().ok())
-                    .map(Duration::from_secs);
+                info.age = header(CACHE_AGE).and_then(seconds).unwrap_or_default();
+                info.fresh_for = header(CACHE_FRESH_FOR).and_then(seconds);
                 if end {
                     break;
                 }
@@ -252,6 +259,14 @@ async fn read_answer(
     }
 }
 
+/// A duration header written as seconds with a fraction (`12.345`).
+fn seconds(v: &str) -> Option<Duration> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
 /// Maps a proxy error (connect, read, write, timeout) to a unified error class.
 pub fn classify(e: &Error) -> SupplierError {
     let class = match e.etype() {
@@ -283,6 +298,8 @@ pub struct LegState {
     /// When the leg's answer was ready (its span ends there, not at the subrequest's teardown).
     ended: Option<Instant>,
     excerpt_limit: usize,
+    /// The supplier's admission of this call, once the leg goes upstream.
+    guard: Option<SupplierGuard>,
 }
 
 /// The leg this (sub)request is, if it is one.
@@ -314,6 +331,7 @@ impl LegState {
             outcome: None,
             ended: None,
             excerpt_limit,
+            guard: None,
         }
     }
 
@@ -418,6 +436,69 @@ impl LegState {
                 Ok(true)
             }
         }
+    }
+
+    /// Runs after the cache decided the supplier must be asked, just before connecting: a
+    /// refresh leg must win its cluster-wide claim, then the supplier's guard must admit the call
+    /// (its rate, cluster-wide with Redis; its concurrency cap; its circuit). A cached leg never
+    /// gets here, so it is served whatever the guard would say. `Ok(false)`: the leg answered
+    /// without calling the supplier.
+    pub async fn admit(&mut self, session: &mut Session, app: &App) -> pingora_error::Result<bool> {
+        if self.guard.is_some() {
+            return Ok(true);
+        }
+        let spec = self.spec.clone();
+        if spec.cache.as_ref().is_some_and(|c| c.refresh) {
+            let key = crate::cache::entry_id(&spec.cache_key());
+            if !app
+                .cache
+                .refresh
+                .claim(&key, spec.supplier.config.min_pull_interval)
+                .await
+            {
+                let e = SupplierError::new(
+                    ErrorClass::RateLimited,
+                    REFRESH_NOT_CLAIMED,
+                    "another node refreshes this entry",
+                );
+                return self.answer_without_call(session, e).await;
+            }
+        }
+        match SupplierGuard::admit(&app.quotas, &spec.supplier, spec.call.op()).await {
+            Ok(guard) => {
+                self.guard = Some(guard);
+                Ok(true)
+            }
+            Err(refusal) => {
+                let e = refusal.error(spec.supplier.code());
+                self.answer_without_call(session, e).await
+            }
+        }
+    }
+
+    async fn answer_without_call(
+        &mut self,
+        session: &mut Session,
+        e: SupplierError,
+    ) -> pingora_error::Result<bool> {
+        self.outcome = Some(Err(e.clone()));
+        self.ended = Some(Instant::now());
+        write_outcome(session, &LegOutcome::Err(e)).await?;
+        Ok(false)
+    }
+
+    /// Reports to the supplier's guard how a call it admitted ended (logging phase; `e`: the
+    /// proxy error, if any).
+    pub fn finish_call(&mut self, e: Option<&Error>) {
+        let Some(guard) = self.guard.take() else {
+            return;
+        };
+        let outcome = match (&self.outcome, e) {
+            (Some(o), _) => o.clone(),
+            (None, Some(e)) => Err(classify(e)),
+            (None, None) => Ok(()),
+        };
+        guard.finish(&outcome, self.ended.unwrap_or_else(Instant::now));
     }
 
     /// The supplier as the upstream, with the leg's timeouts.

@@ -45,6 +45,10 @@ enum Command {
         admin_listen: SocketAddr,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Join a cluster of demo nodes sharing this Redis (`redis://127.0.0.1:6379`): shared
+        /// cache, cluster-wide invalidation and quotas. Run a second demo on other ports to see it.
+        #[arg(long)]
+        redis: Option<String>,
     },
     /// Run one simulated supplier.
     Sim {
@@ -155,7 +159,8 @@ fn main() -> anyhow::Result<()> {
             listen,
             admin_listen,
             seed,
-        } => arigate::demo::run(listen, admin_listen, seed),
+            redis,
+        } => arigate::demo::run(listen, admin_listen, seed, redis),
         Command::Sim {
             protocol,
             listen,

@@ -54,6 +54,15 @@ pub const DESIGN_FAMILIES: [(&str, &str); 10] = [
     ("arigate_config_reloads_total", "counter"),
 ];
 
+/// The `reason` label of `arigate_redis_errors_total`.
+pub const REDIS_ERRORS: [&str; 5] = [
+    "failed",
+    "timeout",
+    "skipped",
+    "write_dropped",
+    "local_fallback",
+];
+
 /// Supplier operations, as `Call::op` spells them.
 pub const OPERATIONS: [&str; 10] = [
     "token",
@@ -280,6 +289,9 @@ pub struct Metrics {
     rate_limited: IntCounterVec,
     supplier_in_flight: IntGaugeVec,
     cache_bytes: IntGauge,
+    /// Redis trouble by reason (`REDIS_ERRORS`), sampled from the cluster's counters.
+    redis_errors: [IntCounter; 5],
+    redis_up: IntGauge,
     routes: Vec<RouteMetrics>,
     suppliers: RwLock<HashMap<String, Arc<SupplierMetrics>>>,
     /// One scrape samples at a time.
@@ -443,6 +455,26 @@ impl Metrics {
                 "Bytes held by the in-process cache tier.",
             )?,
         )?;
+        let redis_errors_vec = register(
+            &r,
+            IntCounterVec::new(
+                Opts::new(
+                    "arigate_redis_errors_total",
+                    "Redis operations that gave no answer (failed, timeout), were not tried \
+                     (skipped: breaker open), writes dropped (write_dropped: queue full), and \
+                     decisions taken locally because Redis was unavailable (local_fallback).",
+                ),
+                &["reason"],
+            )?,
+        )?;
+        let redis_up = register(
+            &r,
+            IntGauge::new(
+                "arigate_redis_up",
+                "1 while the node's shared Redis answers (its breaker is closed); 0 while it does \
+                 not, or when no Redis is configured.",
+            )?,
+        )?;
         let build_info = register(
             &r,
             IntGaugeVec::new(
@@ -476,6 +508,7 @@ impl Metrics {
         let invalidations =
             InvalidationSource::ALL.map(|s| invalidations_vec.with_label_values(&[s.as_str()]));
         let config_reloads = ["ok", "invalid"].map(|res| reloads_vec.with_label_values(&[res]));
+        let redis_errors = REDIS_ERRORS.map(|r| redis_errors_vec.with_label_values(&[r]));
         Ok(Metrics {
             registry: r,
             requests,
@@ -492,6 +525,8 @@ impl Metrics {
             rate_limited,
             supplier_in_flight,
             cache_bytes,
+            redis_errors,
+            redis_up,
             routes,
             suppliers: RwLock::new(HashMap::new()),
             sampling: Mutex::new(()),
@@ -664,6 +699,21 @@ impl Metrics {
         }
         for a in &app.config.agents {
             self.rate_limited.with_label_values(&[&a.id]);
+        }
+        if let Some(c) = &app.cluster {
+            let n = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed);
+            let (errors, timeouts) = (n(&c.stats.errors), n(&c.stats.timeouts));
+            let totals = [
+                errors.saturating_sub(timeouts),
+                timeouts,
+                n(&c.stats.skipped),
+                n(&c.stats.writes_dropped),
+                n(&c.stats.local_fallback),
+            ];
+            for (counter, total) in self.redis_errors.iter().zip(totals) {
+                catch_up(counter, total);
+            }
+            self.redis_up.set(i64::from(!c.breaker_open()));
         }
     }
 

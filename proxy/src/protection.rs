@@ -1,17 +1,22 @@
 //! Agent limits and supplier protection on the request path (issue #6), glued to metrics and logs.
 //!
 //! [`admit_agent`] runs once per authenticated agent request: the agent's rate limit, answered
-//! with 429 and the RateLimit header fields when exceeded. [`SupplierGuard::enter`] runs before
-//! each supplier call: the supplier's concurrency cap, then its circuit breaker; a refused call
-//! never reaches the supplier. [`SupplierGuard::finish`] reports how the call went. Both meter
-//! what they decide and log every circuit transition.
+//! with 429 and the RateLimit header fields when exceeded. [`SupplierGuard::admit`] runs in each
+//! supplier leg once the cache decided the supplier must be asked (a cached leg is served even
+//! while the supplier's circuit is open): the supplier's rate, its concurrency cap, then its
+//! circuit breaker; a refused call never reaches the supplier. [`SupplierGuard::finish`] reports
+//! how the call went. Both meter what they decide and log every circuit transition.
 
 use crate::api::ApiResponse;
 use crate::app::{App, SupplierRuntime};
 use crate::errors::ApiError;
 use crate::metrics::{self, SupplierOutcome};
-use arigate_connectors::SupplierError;
-use arigate_filters::circuit::{CallOutcome, CircuitState, ConcurrencyPermit, Permit, Transition};
+use crate::quota::SupplierQuotas;
+use arigate_connectors::{ErrorClass, SupplierError};
+use arigate_filters::circuit::{
+    CallOutcome, CircuitState, OwnedConcurrencyPermit, OwnedPermit, Transition,
+};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Counts one request of `agent`. `Ok`: the RateLimit header fields to add to its answer.
@@ -65,13 +70,36 @@ impl Refusal {
     }
 }
 
+impl Refusal {
+    /// The error a refused call ends with: class `rate_limited` (never sent, so never an unknown
+    /// booking) and the refusal as its code.
+    pub fn error(self, supplier: &str) -> SupplierError {
+        let message = match self {
+            Refusal::CircuitOpen { retry_in } => format!(
+                "{supplier} is failing; its circuit is open, calls resume in {} ms",
+                retry_in.as_millis()
+            ),
+            Refusal::ConcurrencyLimited => {
+                format!("{supplier} has its maximum of calls in flight")
+            }
+            Refusal::RateCapped { retry_in } => format!(
+                "{supplier} is at its configured request rate; the next call may go in {} ms",
+                retry_in.as_millis()
+            ),
+        };
+        SupplierError::new(ErrorClass::RateLimited, self.as_str(), message)
+    }
+}
+
 /// One admitted supplier call; finish it with [`SupplierGuard::finish`]. Dropped unfinished (the
 /// caller was cancelled), it frees its concurrency slot and, if it was a probe, its probe slot.
-pub struct SupplierGuard<'a> {
-    supplier: &'a SupplierRuntime,
+/// Owned, so a leg can hold it from `proxy_upstream_filter` to its logging phase.
+pub struct SupplierGuard {
+    supplier: Arc<SupplierRuntime>,
     op: &'static str,
-    permit: Permit<'a>,
-    _slot: ConcurrencyPermit<'a>,
+    permit: OwnedPermit,
+    _slot: OwnedConcurrencyPermit,
+    started: Instant,
 }
 
 /// Logs and meters one circuit transition.
@@ -85,45 +113,52 @@ fn report(supplier: &str, t: &Transition) {
     metrics::circuit_transition(supplier, t);
 }
 
-impl<'a> SupplierGuard<'a> {
-    /// Asks to call `supplier` for `op` (a `Call::op` name) now.
-    pub fn enter(supplier: &'a SupplierRuntime, op: &'static str) -> Result<Self, Refusal> {
-        let code = supplier.code();
-        if let Some(rate) = &supplier.rate {
-            let d = rate.check(code, Instant::now());
-            if !d.is_allowed() {
-                metrics::supplier_call(code, op, SupplierOutcome::RateCapped, Duration::ZERO);
-                return Err(Refusal::RateCapped {
-                    retry_in: rate.wait_time(code, Instant::now()),
-                });
-            }
+impl SupplierGuard {
+    /// Asks to call `supplier` for `op` (a `Call::op` name) now, with the node's own rate cap.
+    pub fn enter(supplier: &Arc<SupplierRuntime>, op: &'static str) -> Result<Self, Refusal> {
+        if let Err(retry_in) = crate::quota::local_cap(supplier) {
+            return Err(refused(supplier, op, Refusal::RateCapped { retry_in }));
         }
-        let Some(slot) = supplier.concurrency.try_acquire() else {
-            metrics::supplier_call(
-                code,
-                op,
-                SupplierOutcome::ConcurrencyLimited,
-                Duration::ZERO,
-            );
-            return Err(Refusal::ConcurrencyLimited);
+        SupplierGuard::enter_unrated(supplier, op)
+    }
+
+    /// Asks to send `op` to `supplier` now: after the cache decided the supplier must be asked.
+    /// Its rate first (cluster-wide with Redis, see [`crate::quota`]), then its concurrency cap,
+    /// then its circuit breaker.
+    pub async fn admit(
+        quotas: &SupplierQuotas,
+        supplier: &Arc<SupplierRuntime>,
+        op: &'static str,
+    ) -> Result<Self, Refusal> {
+        if let Err(retry_in) = quotas.acquire(supplier).await {
+            return Err(refused(supplier, op, Refusal::RateCapped { retry_in }));
+        }
+        SupplierGuard::enter_unrated(supplier, op)
+    }
+
+    fn enter_unrated(supplier: &Arc<SupplierRuntime>, op: &'static str) -> Result<Self, Refusal> {
+        let Some(slot) = supplier.concurrency.try_acquire_owned() else {
+            return Err(refused(supplier, op, Refusal::ConcurrencyLimited));
         };
-        let admission = supplier.breaker.admit(Instant::now());
-        if let Some(t) = &admission.transition {
-            report(code, t);
+        let (permit, transition) = supplier.breaker.admit_owned(Instant::now());
+        if let Some(t) = &transition {
+            report(supplier.code(), t);
         }
-        match admission.permit {
+        match permit {
             Ok(permit) => Ok(SupplierGuard {
-                supplier,
+                supplier: supplier.clone(),
                 op,
                 permit,
                 _slot: slot,
+                started: Instant::now(),
             }),
-            Err(rejected) => {
-                metrics::supplier_call(code, op, SupplierOutcome::CircuitOpen, Duration::ZERO);
-                Err(Refusal::CircuitOpen {
+            Err(rejected) => Err(refused(
+                supplier,
+                op,
+                Refusal::CircuitOpen {
                     retry_in: rejected.retry_in,
-                })
-            }
+                },
+            )),
         }
     }
 
@@ -132,12 +167,9 @@ impl<'a> SupplierGuard<'a> {
         self.permit.is_probe()
     }
 
-    /// The answer came from the cache: the supplier was not called, nothing is counted (a probe
-    /// slot is freed for a call that reaches the supplier).
-    pub fn cached(self) {}
-
-    /// Reports the result of a call that reached the supplier, and how long it took.
-    pub fn finish<T>(self, result: &Result<T, SupplierError>, elapsed: Duration) {
+    /// Reports the result of a call that reached the supplier, whose answer was ready at `ended`.
+    pub fn finish<T>(self, result: &Result<T, SupplierError>, ended: Instant) {
+        let elapsed = ended.saturating_duration_since(self.started);
         let code = self.supplier.code();
         metrics::supplier_call(code, self.op, SupplierOutcome::of(result), elapsed);
         if let Some(t) = self.permit.record(CallOutcome::of(result), Instant::now()) {
@@ -146,10 +178,20 @@ impl<'a> SupplierGuard<'a> {
     }
 }
 
+/// Meters a refused call.
+fn refused(supplier: &SupplierRuntime, op: &'static str, r: Refusal) -> Refusal {
+    let outcome = match r {
+        Refusal::CircuitOpen { .. } => SupplierOutcome::CircuitOpen,
+        Refusal::ConcurrencyLimited => SupplierOutcome::ConcurrencyLimited,
+        Refusal::RateCapped { .. } => SupplierOutcome::RateCapped,
+    };
+    metrics::supplier_call(supplier.code(), op, outcome, Duration::ZERO);
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arigate_connectors::ErrorClass;
 
     fn timeout() -> Result<(), SupplierError> {
         Err(SupplierError::new(ErrorClass::SupplierTimeout, "", "slow"))
@@ -195,7 +237,7 @@ mod tests {
         let s = &app.suppliers[0];
         for _ in 0..s.breaker.config().consecutive_failures {
             let g = SupplierGuard::enter(s, "search").expect("closed");
-            g.finish(&timeout(), Duration::from_millis(300));
+            g.finish(&timeout(), Instant::now());
         }
         assert_eq!(s.breaker.state(), CircuitState::Open);
         match SupplierGuard::enter(s, "search") {
@@ -210,7 +252,7 @@ mod tests {
         for _ in 0..20 {
             let g = SupplierGuard::enter(other, "recheck").expect("closed");
             let sold_out: Result<(), _> = Err(SupplierError::new(ErrorClass::SoldOut, "", "gone"));
-            g.finish(&sold_out, Duration::from_millis(20));
+            g.finish(&sold_out, Instant::now());
         }
         assert_eq!(other.breaker.state(), CircuitState::Closed);
     }
@@ -221,7 +263,7 @@ mod tests {
         let (tripped, busy) = (&app.suppliers[0], &app.suppliers[1]);
         for _ in 0..tripped.breaker.config().consecutive_failures {
             let g = SupplierGuard::enter(tripped, "search").expect("closed");
-            g.finish(&timeout(), Duration::from_millis(300));
+            g.finish(&timeout(), Instant::now());
         }
         let _held = SupplierGuard::enter(busy, "search").expect("admitted");
         let agent = app.config.agents[1].id.clone();
@@ -262,9 +304,9 @@ mod tests {
             SupplierGuard::enter(s, "search").err(),
             Some(Refusal::ConcurrencyLimited)
         );
-        a.finish(&Ok::<(), SupplierError>(()), Duration::from_millis(5));
+        a.finish(&Ok::<(), SupplierError>(()), Instant::now());
         let c = SupplierGuard::enter(s, "search").expect("a finished call frees its slot");
-        c.cached();
-        assert_eq!(s.concurrency.in_flight(), 1, "and so does a cached one");
+        drop(c);
+        assert_eq!(s.concurrency.in_flight(), 1, "and so does a dropped one");
     }
 }

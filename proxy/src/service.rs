@@ -6,10 +6,11 @@
 
 use crate::api::{self, booking, content, search, webhooks, ApiResponse, Route};
 use crate::app::{App, Live};
-use crate::cache::CacheStatus;
+use crate::cache::{tag_header, CacheStatus, TAGS_HEADER};
 use crate::errors::ApiError;
 use crate::legs::{leg_of, LegState, CACHE_AGE, CACHE_FRESH_FOR, CACHE_STATUS};
 use crate::traces::{event_of, status_of, RequestTrace};
+use arigate_connectors::Call;
 use arigate_telemetry::RelatedType;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -279,7 +280,7 @@ impl ProxyHttp for Edge {
             let c = &app.cache;
             session
                 .cache
-                .enable(c.storage, None, None, Some(c.lock), None);
+                .enable(c.tiers, None, None, Some(c.lock), None);
         }
         Ok(())
     }
@@ -295,7 +296,9 @@ impl ProxyHttp for Edge {
         }
     }
 
-    /// A cached answer older than the latest invalidation of any hotel it covers is a miss.
+    /// A cached answer older than the latest invalidation of any hotel it covers is a miss, and
+    /// so is one older than the node may trust while the cluster's invalidation feed is down.
+    /// A refresh-ahead leg never takes the hit: it is there to replace it.
     async fn cache_hit_filter(
         &self,
         _session: &mut Session,
@@ -308,11 +311,17 @@ impl ProxyHttp for Edge {
         let Some(cache) = &leg.spec.cache else {
             return Ok(None);
         };
-        let stale = self.app().cache.invalidations.is_stale(
+        if cache.refresh {
+            return Ok(Some(ForcedFreshness::ForceMiss));
+        }
+        let app = self.app();
+        // Static content is not ARI: only browse answers are distrusted while the feed is down.
+        let browse = matches!(leg.spec.call, Call::Search { .. });
+        let stale = app.cache.invalidations.is_stale(
             leg.spec.supplier.code(),
             &cache.hotels,
             meta.created(),
-        );
+        ) || (browse && !app.cache.trusted_age(meta.age()));
         Ok(stale.then_some(ForcedFreshness::ForceMiss))
     }
 
@@ -329,12 +338,17 @@ impl ProxyHttp for Edge {
             {
                 let now = SystemTime::now();
                 crate::metrics::cache_ttl(cache.ttl);
+                // The stored head names supplier and hotels, so every tier can check invalidations.
+                let mut head = resp.clone();
+                if let Some(tags) = tag_header(leg.spec.supplier.code(), &cache.hotels) {
+                    head.insert_header(TAGS_HEADER, tags)?;
+                }
                 return Ok(RespCacheable::Cacheable(CacheMeta::new(
                     now + cache.ttl,
                     now,
                     0,
                     0,
-                    resp.clone(),
+                    head,
                 )));
             }
         }
@@ -369,12 +383,24 @@ impl ProxyHttp for Edge {
                 .fresh_until()
                 .duration_since(SystemTime::now())
                 .unwrap_or_default();
-            resp.insert_header(CACHE_FRESH_FOR, fresh_for.as_secs().to_string())?;
+            resp.insert_header(CACHE_FRESH_FOR, format!("{:.3}", fresh_for.as_secs_f64()))?;
             if status != CacheStatus::Miss {
-                resp.insert_header(CACHE_AGE, meta.age().as_secs().to_string())?;
+                resp.insert_header(CACHE_AGE, format!("{:.3}", meta.age().as_secs_f64()))?;
             }
         }
         Ok(())
+    }
+
+    /// After the cache, before the supplier: refresh claims and supplier quotas.
+    async fn proxy_upstream_filter(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> pingora_error::Result<bool> {
+        match ctx.leg.as_mut() {
+            Some(leg) => leg.admit(session, &self.app()).await,
+            None => Ok(true),
+        }
     }
 
     async fn upstream_peer(
@@ -483,6 +509,7 @@ impl ProxyHttp for Edge {
 
     async fn logging(&self, _session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         if let Some(leg) = ctx.leg.as_mut() {
+            leg.finish_call(e);
             if let Some(span) = leg.finish_span(e) {
                 self.app().traces.record(span);
             }

@@ -2,9 +2,7 @@
 //! refreshed before expiry, and refreshed once on a 401 before repeating the call).
 
 use crate::app::SupplierRuntime;
-use crate::cache::CacheStatus;
 use crate::legs::{self, LegCache, LegResult, LegSpec};
-use crate::protection::{Refusal, SupplierGuard};
 use crate::traces::LegTrace;
 use arigate_connectors::{Call, ErrorClass, Reply, SupplierError};
 use pingora_proxy::Session;
@@ -30,53 +28,18 @@ pub const CONCURRENCY_LIMITED: &str = "concurrency_limited";
 /// The supplier error code of a call refused by the supplier's request-rate cap.
 pub const RATE_CAPPED: &str = "rate_capped";
 
-/// Runs `call` at `supplier` within `opts.timeout` (token fetches included), unless the
-/// supplier's circuit is open or its concurrency cap is reached: then the call is refused at once
-/// (class `rate_limited`: never sent, so never an unknown booking) and the supplier sees nothing.
+/// Runs `call` at `supplier` within `opts.timeout` (token fetches included). Each leg it runs is
+/// served from the cache when it can; otherwise the supplier's guard decides in the leg
+/// ([`crate::protection::SupplierGuard::admit`]): while the supplier's circuit is open or its
+/// rate or concurrency cap is reached the call is refused at once (class `rate_limited` with one
+/// of the codes above: never sent, so never an unknown booking) and the supplier sees nothing.
 pub async fn call_supplier(
     session: &Session,
     supplier: &Arc<SupplierRuntime>,
     call: Call,
     opts: CallOptions<'_>,
 ) -> LegResult {
-    let guard = match SupplierGuard::enter(supplier, call.op()) {
-        Ok(g) => g,
-        Err(refusal) => {
-            let (code, message) = match refusal {
-                Refusal::CircuitOpen { retry_in } => (
-                    CIRCUIT_OPEN,
-                    format!(
-                        "{} is failing; its circuit is open, calls resume in {} ms",
-                        supplier.code(),
-                        retry_in.as_millis()
-                    ),
-                ),
-                Refusal::ConcurrencyLimited => (
-                    CONCURRENCY_LIMITED,
-                    format!("{} has its maximum of calls in flight", supplier.code()),
-                ),
-                Refusal::RateCapped { retry_in } => (
-                    RATE_CAPPED,
-                    format!(
-                        "{} is at its configured request rate; the next call may go in {} ms",
-                        supplier.code(),
-                        retry_in.as_millis()
-                    ),
-                ),
-            };
-            return LegResult::uncached(
-                Err(SupplierError::new(ErrorClass::RateLimited, code, message)),
-                Duration::ZERO,
-            );
-        }
-    };
-    let result = call_admitted(session, supplier, call, opts).await;
-    if matches!(result.cache, CacheStatus::Hit | CacheStatus::Stale) {
-        guard.cached();
-    } else {
-        guard.finish(&result.reply, result.latency);
-    }
-    result
+    call_admitted(session, supplier, call, opts).await
 }
 
 async fn call_admitted(
@@ -140,6 +103,50 @@ async fn call_admitted(
         )),
         started.elapsed(),
     )
+}
+
+/// Starts a refresh-ahead leg for `call` and lets it run on its own: the agent's answer does not
+/// wait for it (see [`crate::cache::refresh`]). A supplier that needs a bearer token is refreshed
+/// only while its cached token is valid: a refresh never fetches one.
+pub fn spawn_refresh(
+    session: &Session,
+    supplier: &Arc<SupplierRuntime>,
+    call: Call,
+    customer_ip: &str,
+    max_response_bytes: usize,
+    cache: LegCache,
+) {
+    let bearer = if supplier.connector.needs_bearer() {
+        let Ok(cached) = supplier.bearer.try_lock() else {
+            return;
+        };
+        match cached.as_ref() {
+            Some((token, until)) if Instant::now() < *until => Some(token.clone()),
+            _ => return,
+        }
+    } else {
+        None
+    };
+    let spec = LegSpec {
+        supplier: supplier.clone(),
+        call,
+        timeout: supplier.config.timeout,
+        bearer,
+        customer_ip: customer_ip.to_string(),
+        max_response_bytes,
+        cache: Some(LegCache {
+            refresh: true,
+            ..cache
+        }),
+        trace: None,
+    };
+    if let Ok(pending) = legs::spawn(session, spec) {
+        let code = supplier.code().to_string();
+        tokio::spawn(async move {
+            let done = pending.finish().await;
+            tracing::debug!(supplier = %code, ok = done.reply.is_ok(), cache = done.cache.as_str(), "refresh-ahead leg finished");
+        });
+    }
 }
 
 /// A usable bearer token: the cached one unless `force` or it expires within a minute.

@@ -8,7 +8,7 @@ use chrono::Timelike;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-async fn search(stack: &Stack, ids: &[String], days: i64) -> Answer {
+pub(crate) async fn search(stack: &Stack, ids: &[String], days: i64) -> Answer {
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let a = stack
         .agent("POST", "/v1/search", Some(&search_body(&ids, days)))
@@ -34,7 +34,7 @@ fn supplier_cache(a: &Answer) -> BTreeMap<String, (bool, u64)> {
         .collect()
 }
 
-fn all_searches(stack: &Stack) -> BTreeMap<&'static str, u64> {
+pub(crate) fn all_searches(stack: &Stack) -> BTreeMap<&'static str, u64> {
     PROTOCOLS.iter().map(|p| (*p, searches(stack, p))).collect()
 }
 

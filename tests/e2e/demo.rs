@@ -4,7 +4,8 @@ use crate::harness::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Demo(std::process::Child);
+/// A demo process, killed on drop.
+pub struct Demo(pub std::process::Child);
 
 impl Drop for Demo {
     fn drop(&mut self) {

@@ -116,6 +116,8 @@ pub struct Options {
     pub max_supplier_response_bytes: Option<usize>,
     /// Top-level YAML appended to the config (e.g. a `cache:` section).
     pub extra_yaml: Option<String>,
+    /// Fields added to suppliers: (protocol, or `*` for all; `key: value` lines).
+    pub supplier_yaml: Vec<(&'static str, String)>,
 }
 
 impl Default for Options {
@@ -128,6 +130,7 @@ impl Default for Options {
             redirect: None,
             max_supplier_response_bytes: None,
             extra_yaml: None,
+            supplier_yaml: Vec::new(),
         }
     }
 }
@@ -188,10 +191,15 @@ impl Stack {
                 Some((p, url)) if p == protocol => url.clone(),
                 _ => s.base_url(),
             };
-            config = config.replace(
-                &var,
-                &format!("{url}\n    booking_timeout: {}", opts.booking_timeout),
-            );
+            let mut fields = format!("{url}\n    booking_timeout: {}", opts.booking_timeout);
+            for (p, yaml) in &opts.supplier_yaml {
+                if *p == "*" || p == protocol {
+                    for line in yaml.lines() {
+                        fields.push_str(&format!("\n    {line}"));
+                    }
+                }
+            }
+            config = config.replace(&var, &fields);
         }
         if let Some(extra) = &opts.extra_yaml {
             config.push('\n');
@@ -317,6 +325,27 @@ impl Stack {
             &format!("{}{path}", self.edge),
             &[("authorization", &auth)],
             body,
+        )
+        .await
+    }
+
+    /// `POST /v1/availability` for an offer id (as found in a search answer).
+    pub async fn recheck(&self, offer_id: &Value) -> Answer {
+        self.agent(
+            "POST",
+            "/v1/availability",
+            Some(&json!({ "offer_id": offer_id })),
+        )
+        .await
+    }
+
+    /// Makes a simulator apply an ARI change and deliver its signed webhook to this edge.
+    pub async fn sim_webhook(&self, protocol: &str, kind: &str, hotel_code: &str) -> Answer {
+        http(
+            "POST",
+            &format!("{}/__sim/webhook", self.sim(protocol).base_url()),
+            &[],
+            Some(&json!({"type": kind, "hotel": hotel_code})),
         )
         .await
     }

@@ -134,7 +134,7 @@ impl Tx<'_> {
 
     /// Feedback invalidation: a live answer contradicted the cached browse data of this hotel.
     fn invalidate(&self, supplier: &str, supplier_hotel: &str, hotel_id: &str, why: &str) {
-        self.app.cache.invalidations.invalidate(
+        self.app.cache.invalidate(
             Tag::SupplierHotel(supplier.to_string(), supplier_hotel.to_string()),
             std::time::SystemTime::now(),
         );

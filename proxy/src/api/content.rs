@@ -75,6 +75,7 @@ pub async fn hotel(
         let cache = LegCache {
             ttl: app.static_ttl,
             hotels: vec![supplier_code.clone()],
+            refresh: false,
         };
         Some(async move {
             let opts = CallOptions {

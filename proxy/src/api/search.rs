@@ -3,10 +3,10 @@
 
 use super::ApiResponse;
 use crate::app::{App, SupplierRuntime};
-use crate::cache::CacheStatus;
+use crate::cache::{entry_id, CacheStatus};
 use crate::errors::ApiError;
-use crate::legs::{LegCache, LegResult};
-use crate::supplier_calls::{call_supplier, CallOptions};
+use crate::legs::{cache_key, LegCache, LegResult};
+use crate::supplier_calls::{call_supplier, spawn_refresh, CallOptions};
 use crate::traces::RequestTrace;
 use arigate_connectors::normalize::{format_minor, offer_terms};
 use arigate_connectors::{Call, ErrorClass, HotelOffers, Reply, SearchQuery, SupplierOffer};
@@ -115,6 +115,7 @@ pub async fn handle(
         .map(|ttl| LegCache {
             ttl,
             hotels: codes.clone(),
+            refresh: false,
         });
         let query = SearchQuery {
             stay: search.stay,
@@ -128,10 +129,12 @@ pub async fn handle(
             continue;
         }
         legs.push(run_leg(
+            app,
             session,
             supplier.clone(),
             query,
             deadline,
+            hotness,
             CallOptions {
                 timeout: Duration::ZERO,
                 customer_ip: &customer_ip,
@@ -401,11 +404,14 @@ fn sort_key(v: &Value) -> Decimal {
 }
 
 /// Runs one search leg; `opts.timeout` is replaced by the supplier's timeout within `deadline`.
+/// A hot hotel's entry close to expiry is then refreshed in the background (`cache::refresh`).
 async fn run_leg(
+    app: &App,
     session: &Session,
     supplier: Arc<SupplierRuntime>,
     query: SearchQuery,
     deadline: Instant,
+    hotness: f64,
     mut opts: CallOptions<'_>,
 ) -> SupplierLeg {
     let remaining = deadline.saturating_duration_since(Instant::now());
@@ -415,13 +421,41 @@ async fn run_leg(
         .min(remaining)
         .max(Duration::from_millis(1));
     let code = supplier.code().to_string();
+    let (leg_cache, customer_ip) = (opts.cache.clone(), opts.customer_ip);
     let LegResult {
         reply,
         latency,
         cache,
         age,
         fresh_for,
-    } = call_supplier(session, &supplier, Call::Search { query }, opts).await;
+    } = call_supplier(
+        session,
+        &supplier,
+        Call::Search {
+            query: query.clone(),
+        },
+        opts,
+    )
+    .await;
+    if let (CacheStatus::Hit, Some(c), Some(fresh_for)) = (cache, leg_cache, fresh_for) {
+        let call = Call::Search { query };
+        let key = entry_id(&cache_key(supplier.code(), &call));
+        let min_interval = supplier.config.min_pull_interval;
+        if app
+            .cache
+            .refresh
+            .due(&key, hotness, age, fresh_for, min_interval)
+        {
+            spawn_refresh(
+                session,
+                &supplier,
+                call,
+                customer_ip,
+                app.config.max_supplier_response_bytes,
+                c,
+            );
+        }
+    }
     let (status, result, error) = match reply {
         Ok(Reply::Search { hotels }) => ("ok", Some(hotels), None),
         Ok(_) => (

@@ -88,7 +88,7 @@ pub fn handle(
             .insert("supplier_hotel".into(), event.hotel.clone());
     });
     if invalidated {
-        app.cache.invalidations.invalidate(
+        app.cache.invalidate(
             Tag::SupplierHotel(s.config.code.clone(), event.hotel.clone()),
             SystemTime::now(),
         );

@@ -3,8 +3,8 @@
 //! Pingora's `MemCache` is documented as test-only and never expires; this tier drops an entry
 //! once it is past its freshness (plus `keep_stale`), evicts least-recently-used entries to stay
 //! within `budget` bytes (metadata, body and key all counted), and refuses bodies that `admit`
-//! rejects (a leg whose supplier answered with an error is never stored). A Redis tier can sit
-//! behind it later by wrapping the same trait.
+//! rejects (a leg whose supplier answered with an error is never stored). The Redis tier sits
+//! behind it in [`super::tiered`].
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -113,7 +113,28 @@ impl MemoryTier {
         n
     }
 
-    fn insert(&self, key: String, meta: (Vec<u8>, Vec<u8>), body: Bytes, fresh_until: SystemTime) {
+    /// Whether a body may be stored at all (the same rule holds for the Redis tier).
+    pub(crate) fn admits(&self, body: &[u8]) -> bool {
+        (self.admit)(body)
+    }
+
+    /// Removes the entry with this combined key (a purge another node announced).
+    pub(crate) fn remove_combined(&self, combined: &str) -> bool {
+        self.inner.lock().remove(combined)
+    }
+
+    /// Serves a body found elsewhere (the Redis tier) as a hit.
+    pub(crate) fn hit_handler(body: Bytes) -> HitHandler {
+        Box::new(Hit { body: Some(body) })
+    }
+
+    pub(crate) fn insert(
+        &self,
+        key: String,
+        meta: (Vec<u8>, Vec<u8>),
+        body: Bytes,
+        fresh_until: SystemTime,
+    ) {
         let size = key.len() + meta.0.len() + meta.1.len() + body.len() + 64;
         if size > self.budget / 4 || !(self.admit)(&body) {
             self.stats.refused.fetch_add(1, Ordering::Relaxed);
@@ -214,7 +235,7 @@ impl HandleMiss for Miss {
     }
 }
 
-fn target_key(target: &PurgeTarget<'_>) -> String {
+pub(crate) fn target_key(target: &PurgeTarget<'_>) -> String {
     match target {
         PurgeTarget::Active(k) => k.combined(),
         PurgeTarget::Exact(e) => e.key().combined(),
