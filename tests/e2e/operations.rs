@@ -300,7 +300,8 @@ async fn a_failing_suppliers_circuit_opens_search_keeps_the_others_and_it_closes
         day += 1; // a fresh stay: no leg from the cache
         search_body(&[&hotels[0]], day)
     };
-    let before = stack.agent("POST", "/v1/search", Some(&search())).await;
+    let first = search();
+    let before = stack.agent("POST", "/v1/search", Some(&first)).await;
     let (_, dida_offer) = offers(&before.body)
         .into_iter()
         .find(|(_, o)| o["supplier"] == "dida")
@@ -328,6 +329,29 @@ async fn a_failing_suppliers_circuit_opens_search_keeps_the_others_and_it_closes
         crate::harness::searches(&stack, "dida"),
         calls,
         "an open circuit sends nothing"
+    );
+    // What the cache holds is still served in full: the circuit guards calls, not cached legs.
+    let cached = stack.agent("POST", "/v1/search", Some(&first)).await;
+    for code in [
+        "hotelbeds",
+        "expedia-rapid",
+        "ota-soap",
+        "derbysoft",
+        "dida",
+    ] {
+        assert_eq!(supplier_status(&cached.body, code), "ok", "{}", cached.raw);
+    }
+    assert_eq!(
+        cached.header("x-arigate-cache"),
+        Some("hit"),
+        "{}",
+        cached.raw
+    );
+    assert_eq!(cached.body["complete"], true, "{}", cached.raw);
+    assert_eq!(
+        crate::harness::searches(&stack, "dida"),
+        calls,
+        "a cached leg reached dida"
     );
     // A transactional call fails fast with a clear error, and is not sent either.
     let rechecks = stack
