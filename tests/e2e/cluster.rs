@@ -578,3 +578,102 @@ async fn two_demo_nodes_on_one_redis_share_their_cache_and_offers() {
     .await;
     assert_eq!(recheck.status, 200, "{}", recheck.raw);
 }
+
+/// Dida book requests both nodes' simulators received.
+fn dida_bookings(nodes: &[&Stack]) -> u64 {
+    nodes
+        .iter()
+        .map(|n| {
+            n.counters("dida")
+                .get("HotelBookingConfirm")
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// A dida offer id for hotel `id` on `days` ahead, searched through `node`.
+async fn dida_offer(node: &Stack, id: &str, days: i64) -> String {
+    let s = search(node, &[id.to_string()], days).await;
+    let (_, offer) = offers(&s.body)
+        .into_iter()
+        .find(|(_, o)| o["supplier"] == "dida")
+        .expect("a dida offer");
+    offer["offer_id"].as_str().expect("offer id").to_string()
+}
+
+fn idem(stats: &Value, field: &str) -> u64 {
+    stats["cluster"]["l2"]["redis"]["idempotency"][field]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_retried_on_another_node_after_a_restart_or_concurrently_is_booked_once() {
+    let mut redis = TestRedis::start();
+    let (mut a, b) = two_nodes(cluster_options(&redis, "")).await;
+    let hotels = shared_hotels(3);
+
+    // A retry on the other node replays the first answer; the supplier saw one booking.
+    let offer = dida_offer(&a, &hotels[0], 30).await;
+    let first = a.book(&offer, "cluster-key-1").await;
+    assert_eq!(first.status, 201, "{}", first.raw);
+    let id = first.body["booking_id"].clone();
+    let on_b = b.book(&offer, "cluster-key-1").await;
+    assert_eq!(on_b.status, 201, "{}", on_b.raw);
+    assert_eq!(on_b.header("idempotent-replayed"), Some("true"));
+    assert_eq!(on_b.body["booking_id"], id);
+    assert_eq!(dida_bookings(&[&a, &b]), 1);
+    // The same key with another body is refused on the other node too.
+    let other = dida_offer(&b, &hotels[1], 31).await;
+    let reused = b.book(&other, "cluster-key-1").await;
+    assert_eq!(reused.status, 422, "{}", reused.raw);
+    assert!(idem(&stats(&b).await, "replayed") >= 1);
+
+    // After a restart node a remembers nothing itself, and still answers from Redis.
+    a.restart_edge().await;
+    until(
+        "the restarted node follows the feed",
+        Duration::from_secs(10),
+        || async { stats(&a).await["cluster"]["invalidation_feed"]["healthy"] == true },
+    )
+    .await;
+    let again = a.book(&offer, "cluster-key-1").await;
+    assert_eq!(again.status, 201, "{}", again.raw);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body["booking_id"], id);
+    assert_eq!(dida_bookings(&[&a, &b]), 1, "a restart booked again");
+
+    // A duplicate sent to node b while node a's booking is still running waits for it.
+    a.set_scenario("dida", "slow:1500", Some(&["book"])).await;
+    let offer = dida_offer(&a, &hotels[2], 32).await;
+    let started = Instant::now();
+    let (on_a, on_b) = tokio::join!(a.book(&offer, "cluster-key-2"), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        b.book(&offer, "cluster-key-2").await
+    });
+    eprintln!(
+        "concurrent duplicate answered after {:?} (the booking took 1.5 s)",
+        started.elapsed()
+    );
+    assert_eq!(on_a.status, 201, "{}", on_a.raw);
+    assert_eq!(on_b.status, 201, "{}", on_b.raw);
+    assert_eq!(on_b.header("idempotent-replayed"), Some("true"));
+    assert_eq!(on_a.body["booking_id"], on_b.body["booking_id"]);
+    assert_eq!(dida_bookings(&[&a, &b]), 2);
+    assert!(idem(&stats(&b).await, "waited") >= 1);
+    a.set_scenario("dida", "ok", None).await;
+
+    // Redis gone: bookings go on, each node keeping its keys itself, and that is counted.
+    let offer = dida_offer(&b, &hotels[0], 33).await;
+    redis.kill();
+    let booked = b.book(&offer, "cluster-key-3").await;
+    assert_eq!(booked.status, 201, "{}", booked.raw);
+    let replayed = b.book(&offer, "cluster-key-3").await;
+    assert_eq!(replayed.status, 201, "{}", replayed.raw);
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replayed.body["booking_id"], booked.body["booking_id"]);
+    assert_eq!(dida_bookings(&[&a, &b]), 3);
+    assert!(idem(&stats(&b).await, "fallback") >= 1);
+    assert!(metric_sum(&b, "arigate_redis_errors_total{reason=\"local_fallback\"}").await >= 1.0);
+}

@@ -256,6 +256,23 @@ impl Stack {
         }
     }
 
+    /// Kills the edge process and starts a new one on the same config, ports and simulators.
+    pub async fn restart_edge(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Command::new(env!("CARGO_BIN_EXE_arigate"))
+            .args(["run", "--config"])
+            .arg(self.config_path())
+            .env("RUST_LOG", "warn,pingora_cache::meta=error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("arigate starts again");
+        if let Err(e) = self.wait_ready().await {
+            panic!("the restarted edge is not ready: {e}");
+        }
+    }
+
     /// The config file the edge runs with (hot reload watches it).
     pub fn config_path(&self) -> PathBuf {
         self._dir.join("arigate.yaml")

@@ -4,6 +4,7 @@
 
 use super::{money_json, ApiResponse};
 use crate::app::{App, SupplierRuntime};
+use crate::cluster::idempotency::{self, BookingGuard, Claim, Timing};
 use crate::errors::ApiError;
 use crate::supplier_calls::{call_supplier, CallOptions};
 use crate::traces::RequestTrace;
@@ -14,13 +15,14 @@ use arigate_connectors::{
 use arigate_filters::agent_auth::Agent;
 use arigate_filters::agent_input;
 use arigate_filters::cache_policy::Tag;
-use arigate_filters::idempotency::{fingerprint, Begin, StoredResponse};
+use arigate_filters::idempotency::{fingerprint, StoredResponse};
 use arigate_filters::tokens::{BookingClaims, OfferClaims, TokenError};
 use arigate_telemetry::{EventType, RelatedType, Span, SpanStatus};
 use pingora_proxy::Session;
 use serde_json::{json, Value};
 use sha2::Digest;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Everything a transactional handler needs about the request.
 pub struct Tx<'a> {
@@ -290,13 +292,27 @@ pub async fn book(
     let key = req.idempotency_key.as_str();
     let (claims, supplier) = tx.offer(&req.offer_id)?;
 
-    let guard = match tx.app.idempotency.begin(
+    // With Redis the key is claimed cluster-wide: a duplicate on another node waits for this
+    // booking's answer (a prebook and a book, each within the booking timeout) and replays it.
+    let wait = (supplier.config.booking_timeout * 2 + Duration::from_secs(2))
+        .min(Duration::from_secs(120));
+    let timing = Timing {
+        wait,
+        claim_ttl: wait + Duration::from_secs(30),
+        ttl: tx.app.config.idempotency_ttl,
+    };
+    let guard = match idempotency::begin(
+        &tx.app.idempotency,
+        tx.app.cluster.as_ref(),
         &tx.agent.id,
         key,
         fingerprint(req.canonical.to_string().as_bytes()),
-    ) {
-        Begin::New(g) => g,
-        Begin::Replay(stored) => {
+        timing,
+    )
+    .await
+    {
+        Claim::New(g) => g,
+        Claim::Replay(stored) => {
             return Ok(ApiResponse {
                 status: stored.status,
                 body: stored.body.to_vec(),
@@ -306,21 +322,21 @@ pub async fn book(
                 ],
             })
         }
-        Begin::Mismatch => {
+        Claim::Mismatch => {
             return Err(ApiError::new(
                 422,
                 "idempotency_key_reused",
                 "this Idempotency-Key was used with a different request body",
             ))
         }
-        Begin::InFlight => {
+        Claim::InFlight => {
             return Err(ApiError::new(
                 409,
                 "request_in_progress",
                 "a request with this Idempotency-Key is in progress",
             ))
         }
-        Begin::Full => {
+        Claim::Full => {
             let mut e = ApiError::new(503, "overloaded", "too many bookings in progress");
             e.retry_after = Some(1);
             return Err(e);
@@ -359,7 +375,7 @@ pub async fn book(
                         e.class.as_str(),
                     );
                 }
-                return Err(remember_error(guard, e));
+                return Err(remember_error(guard, e).await);
             }
         },
     };
@@ -408,7 +424,7 @@ pub async fn book(
             }
             confirm.fail(SpanStatus::Error, format!("{}: {}", e.class, e.message));
             tx.app.traces.record(confirm);
-            return Err(remember_error(guard, e));
+            return Err(remember_error(guard, e).await);
         }
     };
     let booking_claims = BookingClaims {
@@ -438,10 +454,12 @@ pub async fn book(
     }
     out["supplier_client_reference"] = json!(client_ref);
     let resp = ApiResponse::json(201, &out).header("cache-control", "no-store");
-    guard.complete(StoredResponse {
-        status: 201,
-        body: bytes::Bytes::from(resp.body.clone()),
-    });
+    guard
+        .complete(StoredResponse {
+            status: 201,
+            body: bytes::Bytes::from(resp.body.clone()),
+        })
+        .await;
     Ok(resp)
 }
 
@@ -457,7 +475,7 @@ fn outcome_unknown(class: ErrorClass) -> bool {
 }
 
 /// Stores definitive failures for replay; transient ones release the key so the agent may retry.
-fn remember_error(guard: arigate_filters::idempotency::Guard, e: SupplierError) -> ApiError {
+async fn remember_error(guard: BookingGuard, e: SupplierError) -> ApiError {
     let err = ApiError::from(e.clone());
     let definitive = matches!(
         e.class,
@@ -467,10 +485,12 @@ fn remember_error(guard: arigate_filters::idempotency::Guard, e: SupplierError) 
             | ErrorClass::NotFound
     );
     if definitive {
-        guard.complete(StoredResponse {
-            status: err.status,
-            body: bytes::Bytes::from(err.body("")),
-        });
+        guard
+            .complete(StoredResponse {
+                status: err.status,
+                body: bytes::Bytes::from(err.body("")),
+            })
+            .await;
     }
     err
 }

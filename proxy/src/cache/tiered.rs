@@ -316,6 +316,10 @@ impl L2 {
             "ok": n(&s.ok), "errors": n(&s.errors), "timeouts": n(&s.timeouts), "skipped": n(&s.skipped),
             "writes_queued": n(&s.writes_queued), "writes_dropped": n(&s.writes_dropped),
             "breaker_opened": n(&s.breaker_opened), "local_fallback": n(&s.local_fallback),
+            "idempotency": {
+                "claimed": n(&c.idempotency.claimed), "replayed": n(&c.idempotency.replayed),
+                "waited": n(&c.idempotency.waited), "fallback": n(&c.idempotency.fallback),
+            },
         })
     }
 }

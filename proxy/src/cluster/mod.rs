@@ -8,6 +8,7 @@
 //! again. Writes nobody waits for (cache fills, invalidation fan-out) go through a bounded queue;
 //! when it is full they are dropped and counted. Every failure is counted in [`ClusterStats`].
 
+pub mod idempotency;
 pub mod testkit;
 
 use arigate_config::schema::RedisFile;
@@ -133,6 +134,8 @@ pub struct Cluster {
     /// Nodes seen alive recently (at least 1: this one); kept while Redis is down.
     nodes: AtomicUsize,
     pub stats: ClusterStats,
+    /// Booking idempotency through Redis ([`idempotency`]).
+    pub idempotency: idempotency::IdempotencyStats,
     url_for_logs: String,
 }
 
@@ -186,6 +189,7 @@ impl Cluster {
             jobs: tx,
             nodes: AtomicUsize::new(1),
             stats: ClusterStats::default(),
+            idempotency: Default::default(),
             url_for_logs: settings.redacted_url(),
         });
         // Connect every pooled connection now rather than on a request's first use.
