@@ -22,6 +22,10 @@ pub enum Scenario {
     SoldOutAtBook,
     /// Store the booking, then never answer the book request.
     CommitThenTimeout,
+    /// Abort the connection with a TCP reset instead of answering (nothing is processed).
+    Reset,
+    /// Process the request, then answer 200 with bytes that are no protocol at all.
+    Garbage,
 }
 
 impl Scenario {
@@ -43,6 +47,8 @@ impl Scenario {
             ("sold_out_at_recheck", None) => Scenario::SoldOutAtRecheck,
             ("sold_out_at_book", None) => Scenario::SoldOutAtBook,
             ("commit_then_timeout", None) => Scenario::CommitThenTimeout,
+            ("reset", None) => Scenario::Reset,
+            ("garbage", None) => Scenario::Garbage,
             _ => return None,
         })
     }

@@ -70,19 +70,39 @@ pub async fn start(options: SimOptions, addr: SocketAddr) -> anyhow::Result<SimH
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
                     let _ = stream.set_nodelay(true);
+                    let Ok((stream, mut abort_handle)) = with_abort_handle(stream) else { continue };
                     let st = st.clone();
                     let sup = supplier.clone();
                     let mut rx2 = rx.clone();
+                    let reset = Arc::new(tokio::sync::Notify::new());
+                    let reset_svc = reset.clone();
                     tokio::spawn(async move {
                         let svc = service_fn(move |req| {
                             let st = st.clone();
                             let sup = sup.clone();
-                            async move { Ok::<_, Infallible>(serve_one(st, sup, req).await) }
+                            let reset = reset_svc.clone();
+                            async move {
+                                let resp = serve_one(st, sup, req).await;
+                                if resp.extensions().get::<ResetConnection>().is_some() {
+                                    // The connection task aborts the connection; this answer is never sent.
+                                    reset.notify_one();
+                                    std::future::pending::<()>().await;
+                                }
+                                Ok::<_, Infallible>(resp)
+                            }
                         });
                         let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
                         tokio::select! {
                             _ = conn => {}
                             _ = rx2.changed() => {}
+                            _ = reset.notified() => {
+                                // SO_LINGER 0: closing the last handle sends RST, not FIN.
+                                if let Some(dup) = abort_handle.take() {
+                                    if let Ok(s) = tokio::net::TcpStream::from_std(dup) {
+                                        let _ = s.set_zero_linger();
+                                    }
+                                }
+                            }
                         }
                     });
                 }
@@ -156,6 +176,11 @@ async fn serve_one(
     };
     state.count(&route.endpoint);
     let scenario = pick_scenario(&state, &sreq, route.op);
+    if scenario == Scenario::Reset {
+        let mut r = hyper::Response::new(Full::new(Bytes::new()));
+        r.extensions_mut().insert(ResetConnection);
+        return r;
+    }
     match &scenario {
         Scenario::Slow(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
         Scenario::Timeout => {
@@ -186,10 +211,42 @@ async fn serve_one(
         let half = r.body.len() / 2;
         r.body.truncate(half);
         r
+    } else if scenario == Scenario::Garbage {
+        let mut r = resp;
+        r.status = 200;
+        r.body = garbage(state.next_seq());
+        r
     } else {
         resp
     };
     to_hyper(resp)
+}
+
+/// Marks an answer that must not be sent: the connection is aborted with a TCP reset instead.
+#[derive(Clone, Copy)]
+struct ResetConnection;
+
+/// The stream and a second handle on its socket (kept aside, so that a `reset` scenario can set
+/// SO_LINGER 0 on it before the connection's own handle is dropped).
+fn with_abort_handle(
+    stream: tokio::net::TcpStream,
+) -> std::io::Result<(tokio::net::TcpStream, Option<std::net::TcpStream>)> {
+    let std_stream = stream.into_std()?;
+    let dup = std_stream.try_clone().ok();
+    Ok((tokio::net::TcpStream::from_std(std_stream)?, dup))
+}
+
+/// 512 bytes that are no protocol at all (not UTF-8, not JSON, not XML), from a seed.
+fn garbage(seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..512)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
 }
 
 /// The request header wins over the default scenario; a default limited to operations applies only to those.
@@ -456,5 +513,49 @@ mod tests {
             sign("whsec_demo", 1767225600, body),
             "1dce26f81379c929834bb7b3dab0907d01b791b86e0df3b7787ed6a946538799"
         );
+    }
+
+    /// One request over a raw socket; what the socket read gave (bytes or the error kind).
+    async fn raw_exchange(addr: SocketAddr, scenario: &str) -> Result<Vec<u8>, std::io::ErrorKind> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let body = "{}";
+        let req = format!(
+            "POST /api/rate/PriceSearch?$format=json HTTP/1.1\r\nHost: x\r\nX-Sim-Scenario: {scenario}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        match tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+            .await
+            .expect("the simulator answers or aborts within 5 s")
+        {
+            Ok(_) => Ok(out),
+            Err(e) => Err(e.kind()),
+        }
+    }
+
+    #[tokio::test]
+    async fn reset_aborts_the_connection_and_garbage_answers_200_with_no_protocol() {
+        let sim = crate::start(
+            SimOptions::defaults("dida"),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            raw_exchange(sim.addr, "reset").await,
+            Err(std::io::ErrorKind::ConnectionReset)
+        );
+        let ok = raw_exchange(sim.addr, "ok").await.unwrap();
+        assert!(ok.starts_with(b"HTTP/1.1 "), "{}", String::from_utf8_lossy(&ok));
+        let got = raw_exchange(sim.addr, "garbage").await.unwrap();
+        assert!(got.starts_with(b"HTTP/1.1 200 "), "{}", String::from_utf8_lossy(&got));
+        let at = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let body = &got[at..];
+        assert_eq!(body.len(), 512);
+        assert!(serde_json::from_slice::<Value>(body).is_err());
+        // Both faulty requests were received and counted like any other.
+        assert_eq!(sim.state.counters().values().sum::<u64>(), 3);
     }
 }

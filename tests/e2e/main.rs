@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `arigate` binary against the five simulated suppliers over HTTP.
 
 mod cache;
+mod chaos;
 mod cluster;
 mod demo;
 mod foundation;
