@@ -537,20 +537,25 @@ mod tests {
 
     #[tokio::test]
     async fn reset_aborts_the_connection_and_garbage_answers_200_with_no_protocol() {
-        let sim = crate::start(
-            SimOptions::defaults("dida"),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        let sim = crate::start(SimOptions::defaults("dida"), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         assert_eq!(
             raw_exchange(sim.addr, "reset").await,
             Err(std::io::ErrorKind::ConnectionReset)
         );
         let ok = raw_exchange(sim.addr, "ok").await.unwrap();
-        assert!(ok.starts_with(b"HTTP/1.1 "), "{}", String::from_utf8_lossy(&ok));
+        assert!(
+            ok.starts_with(b"HTTP/1.1 "),
+            "{}",
+            String::from_utf8_lossy(&ok)
+        );
         let got = raw_exchange(sim.addr, "garbage").await.unwrap();
-        assert!(got.starts_with(b"HTTP/1.1 200 "), "{}", String::from_utf8_lossy(&got));
+        assert!(
+            got.starts_with(b"HTTP/1.1 200 "),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
         let at = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
         let body = &got[at..];
         assert_eq!(body.len(), 512);

@@ -50,7 +50,9 @@ fn documented_codes() -> BTreeMap<(String, u16), BTreeSet<String>> {
             .unwrap_or_else(|| panic!("post {path} is documented"));
         for (status, r) in responses {
             let r = match r["$ref"].as_str() {
-                Some(p) => doc.pointer(p.trim_start_matches('#')).expect("$ref resolves"),
+                Some(p) => doc
+                    .pointer(p.trim_start_matches('#'))
+                    .expect("$ref resolves"),
                 None => r,
             };
             let text = r["description"].as_str().unwrap_or("");
@@ -58,7 +60,9 @@ fn documented_codes() -> BTreeMap<(String, u16), BTreeSet<String>> {
                 .split('`')
                 .skip(1)
                 .step_by(2)
-                .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))
+                .filter(|c| {
+                    !c.is_empty() && c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_')
+                })
                 .map(str::to_string)
                 .collect();
             out.insert((path.to_string(), status.parse().expect("status")), codes);
@@ -88,6 +92,8 @@ struct BookingAttempts {
 struct Observed {
     seen: Vec<Seen>,
     bookings: BTreeMap<String, BookingAttempts>,
+    /// Search answers that contradict themselves (`complete`, the supplier list, the offers).
+    inconsistent: Vec<String>,
 }
 
 async fn agent_post(
@@ -118,7 +124,17 @@ async fn agent_post(
     .await;
     let elapsed = started.elapsed();
     let (status, raw) = match answer {
-        Ok(Ok((status, _, body))) => (status, String::from_utf8_lossy(&body).into_owned()),
+        Ok(Ok((status, headers, body))) => {
+            let mut raw = String::from_utf8_lossy(&body).into_owned();
+            // The completeness header travels with the body for the search checks.
+            if let Some((_, v)) = headers.iter().find(|(k, _)| k == "x-arigate-complete") {
+                if let Ok(mut b) = serde_json::from_str::<Value>(&raw) {
+                    b["__complete_header"] = json!(v);
+                    raw = b.to_string();
+                }
+            }
+            (status, raw)
+        }
         Ok(Err(e)) => (0, format!("transport error: {e}")),
         Err(_) => (0, "no answer within 20 s".to_string()),
     };
@@ -171,6 +187,9 @@ async fn client(
                 )
                 .await;
                 if seen.status == 200 {
+                    if let Some(why) = search_inconsistency(&body) {
+                        obs.lock().expect("obs").inconsistent.push(why);
+                    }
                     let found: Vec<String> = offers(&body)
                         .into_iter()
                         .filter_map(|(_, o)| o["offer_id"].as_str().map(str::to_string))
@@ -205,6 +224,41 @@ async fn client(
             }
         }
     }
+}
+
+/// Why a search answer contradicts itself, if it does: every supplier is listed once (all sell
+/// the shared hotels), `complete` (body and header) is true exactly when none failed, and every
+/// offer comes from a supplier that answered.
+fn search_inconsistency(body: &Value) -> Option<String> {
+    let legs = body["suppliers"].as_array()?;
+    let codes: BTreeSet<&str> = legs.iter().filter_map(|l| l["code"].as_str()).collect();
+    let all: BTreeSet<&str> = PROTOCOLS.iter().copied().collect();
+    if codes != all || legs.len() != all.len() {
+        return Some(format!("suppliers listed {codes:?}: {}", body["suppliers"]));
+    }
+    let failed = legs.iter().any(|l| l["status"] != "ok");
+    let complete = body["complete"].as_bool();
+    if complete != Some(!failed) || body["__complete_header"] != json!((!failed).to_string()) {
+        return Some(format!(
+            "complete {:?} (header {}) with suppliers {}",
+            complete, body["__complete_header"], body["suppliers"]
+        ));
+    }
+    let answered: BTreeSet<&str> = legs
+        .iter()
+        .filter(|l| l["status"] == "ok")
+        .filter_map(|l| l["code"].as_str())
+        .collect();
+    for (_, o) in offers(body) {
+        let s = o["supplier"].as_str().unwrap_or("");
+        if !answered.contains(s) {
+            return Some(format!(
+                "an offer of {s}, which did not answer: {}",
+                body["suppliers"]
+            ));
+        }
+    }
+    None
 }
 
 /// Books like a careful agent: a transient failure (5xx, a transport error, a booking in
@@ -346,19 +400,32 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
     })
     .await;
     let hotels = Arc::new(shared_hotels(8));
-    assert!(hotels.len() >= 4, "the mapping has hotels every supplier sells");
+    assert!(
+        hotels.len() >= 4,
+        "the mapping has hotels every supplier sells"
+    );
 
     // Offers to start from, fetched before any fault.
     let pool = Arc::new(Mutex::new(Vec::new()));
     let ids: Vec<&str> = hotels.iter().take(3).map(String::as_str).collect();
-    let (seen, body) = agent_post(&stack.edge, "/v1/search", &search_body(&ids, 30), None, "search").await;
+    let (seen, body) = agent_post(
+        &stack.edge,
+        "/v1/search",
+        &search_body(&ids, 30),
+        None,
+        "search",
+    )
+    .await;
     assert_eq!(seen.status, 200, "{}", seen.raw);
     pool.lock().expect("pool").extend(
         offers(&body)
             .into_iter()
             .filter_map(|(_, o)| o["offer_id"].as_str().map(str::to_string)),
     );
-    assert!(!pool.lock().expect("pool").is_empty(), "offers before the faults");
+    assert!(
+        !pool.lock().expect("pool").is_empty(),
+        "offers before the faults"
+    );
 
     let obs = Arc::new(Mutex::new(Observed::default()));
     let started = Instant::now();
@@ -422,7 +489,13 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
             .filter(|l| l["status"] == "ok")
             .filter_map(|l| l["code"].as_str())
             .collect();
-        let circuits = crate::harness::http("GET", &format!("{}/admin/suppliers", stack.admin), &[], None).await;
+        let circuits = crate::harness::http(
+            "GET",
+            &format!("{}/admin/suppliers", stack.admin),
+            &[],
+            None,
+        )
+        .await;
         let closed = circuits.body["suppliers"]
             .as_array()
             .into_iter()
@@ -443,17 +516,32 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // Spans reach the restarted ClickHouse again.
-    let traces_before = crate::harness::http("GET", &format!("{}/admin/traces", stack.admin), &[], None).await.body;
+    let traces_before =
+        crate::harness::http("GET", &format!("{}/admin/traces", stack.admin), &[], None)
+            .await
+            .body;
     let written_before = traces_before["written"].as_u64().unwrap_or(0);
-    let (s, _) = agent_post(&stack.edge, "/v1/search", &search_body(&ids, 250), None, "search").await;
+    let (s, _) = agent_post(
+        &stack.edge,
+        "/v1/search",
+        &search_body(&ids, 250),
+        None,
+        "search",
+    )
+    .await;
     assert_eq!(s.status, 200);
     let flow_until = Instant::now() + Duration::from_secs(30);
     let traces_after = loop {
-        let t = crate::harness::http("GET", &format!("{}/admin/traces", stack.admin), &[], None).await.body;
+        let t = crate::harness::http("GET", &format!("{}/admin/traces", stack.admin), &[], None)
+            .await
+            .body;
         if t["written"].as_u64().unwrap_or(0) > written_before {
             break t;
         }
-        assert!(Instant::now() < flow_until, "no span written after ClickHouse came back: {t}");
+        assert!(
+            Instant::now() < flow_until,
+            "no span written after ClickHouse came back: {t}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
 
@@ -461,7 +549,9 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
     // The counts, for the record.
     let mut by_status: BTreeMap<(&str, u16, &str), u64> = BTreeMap::new();
     for s in &obs.seen {
-        *by_status.entry((s.kind, s.status, s.code.as_str())).or_default() += 1;
+        *by_status
+            .entry((s.kind, s.status, s.code.as_str()))
+            .or_default() += 1;
     }
     eprintln!("chaos: {} agent requests in {fault_phase:?} ({CLIENTS} clients); ClickHouse killed at {killed_at:?}, restarted at {restarted_at:?}; recovered {recovered_in:?} after the faults ended ({tries} searches)", obs.seen.len());
     for ((kind, status, code), n) in &by_status {
@@ -482,7 +572,10 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
             wrong.push(format!("{} got no HTTP answer: {}", s.kind, s.raw));
         } else if s.status >= 500 {
             match codes.get(&(path.to_string(), s.status)) {
-                None => wrong.push(format!("{path} answered an undocumented {}: {}", s.status, s.raw)),
+                None => wrong.push(format!(
+                    "{path} answered an undocumented {}: {}",
+                    s.status, s.raw
+                )),
                 Some(c) if !c.contains(&s.code) => wrong.push(format!(
                     "{path} answered {} with undocumented code {:?} (documented: {c:?}): {}",
                     s.status, s.code, s.raw
@@ -491,6 +584,7 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
             }
         }
     }
+    wrong.extend(obs.inconsistent.iter().cloned());
     // 2. No request outlived its deadline.
     for s in &obs.seen {
         let bound = match s.kind {
@@ -526,7 +620,10 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
         for (cref, refs) in &per_ref {
             held += refs.len();
             if refs.len() > 1 {
-                wrong.push(format!("{p} holds {} bookings for client reference {cref}: {refs:?}", refs.len()));
+                wrong.push(format!(
+                    "{p} holds {} bookings for client reference {cref}: {refs:?}",
+                    refs.len()
+                ));
             }
             if !by_ref.contains_key(cref) {
                 wrong.push(format!("{p} holds a booking no agent asked for: {cref}"));
@@ -541,9 +638,13 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
             for (status, a) in &attempts.answers {
                 if *status == 201 && a["status"] == "confirmed" {
                     let sref = a["supplier_reference"].as_str().unwrap_or("");
-                    let ok = per_ref.get(&cref).is_some_and(|r| r.iter().any(|x| x == sref));
+                    let ok = per_ref
+                        .get(&cref)
+                        .is_some_and(|r| r.iter().any(|x| x == sref));
                     if !ok {
-                        wrong.push(format!("{key}: confirmed {sref} is not among {p}'s bookings for {cref}"));
+                        wrong.push(format!(
+                            "{key}: confirmed {sref} is not among {p}'s bookings for {cref}"
+                        ));
                     }
                 }
             }
@@ -560,7 +661,10 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
             .filter_map(|(_, a)| a["booking_id"].as_str())
             .collect();
         if ids.len() > 1 {
-            wrong.push(format!("{key} got {} different bookings: {ids:?}", ids.len()));
+            wrong.push(format!(
+                "{key} got {} different bookings: {ids:?}",
+                ids.len()
+            ));
         }
         if let Some((_, a)) = attempts.answers.iter().find(|(s, _)| *s == 201) {
             match a["status"].as_str() {
@@ -575,8 +679,16 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
     );
     let searches = obs.seen.iter().filter(|s| s.kind == "search").count();
     let books = obs.seen.iter().filter(|s| s.kind == "book").count();
-    assert!(searches > 50 && books > 0, "too little traffic to mean anything: {searches} searches, {books} bookings");
+    assert!(
+        searches > 50 && books > 0,
+        "too little traffic to mean anything: {searches} searches, {books} bookings"
+    );
     assert!(met.values().sum::<u64>() > 0, "no fault met a request");
-    assert!(wrong.is_empty(), "{} violations:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} violations:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
     drop(ch);
 }
