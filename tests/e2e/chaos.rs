@@ -533,6 +533,25 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
         })
         .await
         .expect("restart Redis");
+        // Back for the edge once its invalidation feed follows Redis again and its breaker is
+        // closed: keys claimed from then on are in Redis.
+        let cache_url = format!("{}/admin/cache", stack.admin);
+        let back_by = Instant::now() + Duration::from_secs(15);
+        loop {
+            let c = crate::harness::http("GET", &cache_url, &[], None)
+                .await
+                .body;
+            if c["cluster"]["invalidation_feed"]["healthy"] == true
+                && c["cluster"]["l2"]["redis"]["breaker_open"] == false
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < back_by,
+                "the edge did not find Redis again within 15 s: {c}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         ev.redis_up = Some(Instant::now());
         tokio::time::sleep_until(at(33).into()).await;
         ev.ch_down = Some(Instant::now());
