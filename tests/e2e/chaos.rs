@@ -717,7 +717,7 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
 
-    let obs = obs.lock().expect("obs");
+    let obs = std::mem::take(&mut *obs.lock().expect("obs"));
     // The counts, for the record.
     let mut by_status: BTreeMap<(&str, u16, &str), u64> = BTreeMap::new();
     for s in &obs.seen {
