@@ -429,7 +429,8 @@ impl LegState {
 
     /// Builds and signs the supplier request (request phase). On failure the leg answers at once.
     pub async fn request_filter(&mut self, session: &mut Session) -> pingora_error::Result<bool> {
-        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        // 32 random hex digits from the thread-local CSPRNG (no system call per leg).
+        let nonce = arigate_telemetry::new_trace_id();
         let cx = CallContext {
             now: chrono::Utc::now().timestamp(),
             nonce: &nonce,
