@@ -59,7 +59,7 @@ async fn trace_spans(stack: &Stack, trace_id: &str) -> Vec<Value> {
 
 /// Whether `a` was served from the answer cache: its trace's `cache_hit` spans, one per supplier
 /// leg, name the search that made the answer.
-async fn from_answer_cache(stack: &Stack, a: &Answer) -> bool {
+pub async fn from_answer_cache(stack: &Stack, a: &Answer) -> bool {
     let id = a.body["trace_id"].as_str().unwrap_or("");
     let s = trace_spans(stack, id).await;
     let hits = s
