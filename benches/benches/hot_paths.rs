@@ -252,6 +252,7 @@ fn bench(c: &mut Criterion) {
                 .collect(),
             skipped: Vec::new(),
             created,
+            key_purges: 0,
             fresh_until: created + Duration::from_secs(300),
             trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
             as_of: "2026-11-22T10:00:00.000Z".into(),
@@ -265,7 +266,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("answer_hit");
     g.bench_function("key_and_lookup", |b| {
         b.iter(
-            || match cache.get(&key(&s), SystemTime::now(), &invalidations) {
+            || match cache.get(&key(&s), SystemTime::now(), &invalidations, 0) {
                 Lookup::Hit(a) => a.tail.len(),
                 Lookup::Miss => panic!("the answer is cached"),
             },
@@ -274,7 +275,7 @@ fn bench(c: &mut Criterion) {
     // What a hit costs beyond the lookup: this request's token context and the body.
     g.bench_function("context_and_render", |b| {
         b.iter(
-            || match cache.get(&key(&s), SystemTime::now(), &invalidations) {
+            || match cache.get(&key(&s), SystemTime::now(), &invalidations, 0) {
                 Lookup::Hit(a) => {
                     let ctx = app.tokens.offer_context(
                         &a.trace_id,
