@@ -115,7 +115,7 @@ for section in SECTIONS:
 md += ["## Targets (issue #7)", "", "| target | measured | |", "|---|---|---|"] + targets + [""]
 md += [
     "Charts: [latency vs rate, browse](latency-browse.png), [latency vs rate, pass-through](latency-pass-through.png),"
-    " [CPU per request](cpu.png). Raw rows: [compare.csv](compare.csv).",
+    " [CPU per request](cpu.png). Raw rows: [compare.csv](compare.csv). Where the CPU goes: [profiles.md](profiles.md).",
     "",
 ]
 open(f"{out}/compare.md", "w").write("\n".join(md))
