@@ -64,6 +64,25 @@ pub fn cx<'a>(bearer: Option<&'a str>) -> CallContext<'a> {
 
 /// The 100-hotel search case of `protocol` (Dida: 50, its limit).
 pub fn case(world: &World, protocol: &'static str) -> Case {
+    let catalog = Catalog::new(world, protocol).expect("catalog");
+    let max = if protocol == "dida" { 50 } else { 100 };
+    let hotels = catalog
+        .hotels
+        .iter()
+        .take(max)
+        .map(|h| h.code.clone())
+        .collect();
+    search_case(world, protocol, hotels, 30)
+}
+
+/// A search of `protocol` for its hotel codes `hotels`, `days_ahead` days from today for two
+/// nights, two adults, EUR, with the simulator's answer to it.
+pub fn search_case(
+    world: &World,
+    protocol: &'static str,
+    hotels: Vec<String>,
+    days_ahead: i64,
+) -> Case {
     let opts = SimOptions::defaults(protocol);
     let creds = Credentials {
         key: opts.key.clone(),
@@ -76,10 +95,9 @@ pub fn case(world: &World, protocol: &'static str) -> Case {
         creds,
     );
     let catalog = Catalog::new(world, protocol).expect("catalog");
-    let state = SimState::new(opts, catalog.clone(), world.clone());
+    let state = SimState::new(opts, catalog, world.clone());
     let sim = supplier_for(protocol).expect("simulator");
-    let max = if protocol == "dida" { 50 } else { 100 };
-    let checkin = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
+    let checkin = chrono::Utc::now().date_naive() + chrono::Duration::days(days_ahead);
     let query = SearchQuery {
         stay: Stay {
             checkin,
@@ -89,12 +107,7 @@ pub fn case(world: &World, protocol: &'static str) -> Case {
             adults: 2,
             children_ages: vec![],
         }],
-        hotels: catalog
-            .hotels
-            .iter()
-            .take(max)
-            .map(|h| h.code.clone())
-            .collect(),
+        hotels,
         currency: "EUR".into(),
         nationality: "GB".into(),
     };

@@ -204,6 +204,11 @@ pub struct CacheFile {
     pub refresh_ahead: RefreshAheadFile,
     /// The shared L2 tier and cluster-wide invalidation (DESIGN §8). Absent: one node, no Redis.
     pub redis: Option<RedisFile>,
+    /// Bytes of whole search answers kept (the answer cache in front of the legs; each
+    /// configuration generation starts its own). 0 turns it off. Default 16 MiB.
+    pub answers_max_bytes: usize,
+    /// Whole search answers kept at most. Default 10000.
+    pub answers_max_entries: usize,
 }
 
 /// Hot entries are refreshed shortly before they expire, by one node of the cluster, never more
@@ -308,6 +313,8 @@ impl Default for CacheFile {
             holidays: Vec::new(),
             refresh_ahead: RefreshAheadFile::default(),
             redis: None,
+            answers_max_bytes: 16 * 1024 * 1024,
+            answers_max_entries: 10_000,
         }
     }
 }

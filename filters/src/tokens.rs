@@ -126,9 +126,62 @@ impl TokenSigner {
         self.sign(OFFER_PREFIX, claims)
     }
 
-    /// [`verify`](Self::verify) with [`OFFER_PREFIX`]; expiry is still the caller's to check.
+    /// Verifies an `offer_id`, plain ([`sign_offer`](Self::sign_offer)) or with a per-response
+    /// context ([`offer_context`](Self::offer_context)); expiry is still the caller's to check.
+    /// With a context, the claims' `trace_id` and `exp` are the context's, and the context must
+    /// name the trace the offer was made in (so it cannot be moved onto another answer's offers).
     pub fn verify_offer(&self, token: &str) -> Result<OfferClaims, TokenError> {
-        self.verify(OFFER_PREFIX, token)
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Malformed);
+        }
+        let mut dots = token.match_indices('.').map(|(i, _)| i);
+        let (Some(_), Some(second)) = (dots.next(), dots.next()) else {
+            return self.verify(OFFER_PREFIX, token);
+        };
+        let (base, context) = token.split_at(second);
+        // Shape first (malformed before any signature check), then both signatures.
+        let context = Context::parse(&context[1..])?;
+        let mut claims: OfferClaims = self.verify(OFFER_PREFIX, base)?;
+        let (answer, trace_id, exp) = self.verify_context(&context)?;
+        if answer != claims.trace_id {
+            return Err(TokenError::BadSignature);
+        }
+        claims.trace_id = trace_id;
+        claims.exp = exp;
+        Ok(claims)
+    }
+
+    /// The per-response part of offer tokens: `.{b64(trace_id \n exp \n answer)}.{tag}`, appended
+    /// to offer tokens signed with `trace_id = answer`. One signature per response instead of one
+    /// per offer: a cached answer's offers get this request's trace id and a fresh expiry.
+    pub fn offer_context(&self, answer: &str, trace_id: &str, exp: i64) -> String {
+        let body = URL_SAFE_NO_PAD.encode(format!("{trace_id}\n{exp}\n{answer}"));
+        let tag = self
+            .keys
+            .first()
+            .map(|k| URL_SAFE_NO_PAD.encode(context_tag(k, &body)))
+            .unwrap_or_default();
+        format!(".{body}.{tag}")
+    }
+
+    /// `(answer, trace_id, exp)` of a context if any key signed it.
+    fn verify_context(&self, context: &Context<'_>) -> Result<(String, String, i64), TokenError> {
+        let authentic = self.keys.iter().any(|k| {
+            let want = context_tag(k, context.body);
+            // Constant time: no early exit on the first differing byte.
+            want.iter()
+                .zip(&context.tag)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+        });
+        if !authentic {
+            return Err(TokenError::BadSignature);
+        }
+        Ok((
+            context.answer.clone(),
+            context.trace_id.clone(),
+            context.exp,
+        ))
     }
 
     /// [`sign`](Self::sign) with [`BOOKING_PREFIX`].
@@ -140,6 +193,61 @@ impl TokenSigner {
     pub fn verify_booking(&self, token: &str) -> Result<BookingClaims, TokenError> {
         self.verify(BOOKING_PREFIX, token)
     }
+}
+
+/// An offer context `{body}.{tag}` taken apart, signature not yet checked.
+struct Context<'a> {
+    body: &'a str,
+    tag: Vec<u8>,
+    answer: String,
+    trace_id: String,
+    exp: i64,
+}
+
+impl Context<'_> {
+    fn parse(context: &str) -> Result<Context<'_>, TokenError> {
+        let (body, tag) = context.split_once('.').ok_or(TokenError::Malformed)?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| TokenError::Malformed)?;
+        if tag.len() != CONTEXT_TAG_LEN {
+            return Err(TokenError::Malformed);
+        }
+        let text = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| TokenError::Malformed)?;
+        let text = String::from_utf8(text).map_err(|_| TokenError::Malformed)?;
+        // The answer and the expiry never hold a newline; the trace id is what remains.
+        let mut parts = text.rsplitn(3, '\n');
+        let answer = parts.next().ok_or(TokenError::Malformed)?.to_string();
+        let exp = parts
+            .next()
+            .and_then(|e| e.parse::<i64>().ok())
+            .ok_or(TokenError::Malformed)?;
+        let trace_id = parts.next().ok_or(TokenError::Malformed)?.to_string();
+        Ok(Context {
+            body,
+            tag,
+            answer,
+            trace_id,
+            exp,
+        })
+    }
+}
+
+/// Bytes of a context tag: HMAC-SHA256 truncated to 128 bits (RFC 2104 §5).
+const CONTEXT_TAG_LEN: usize = 16;
+
+/// The tag of an offer context: domain-separated from whole tokens by its `ofc_` prefix.
+fn context_tag(key: &[u8], body: &str) -> [u8; CONTEXT_TAG_LEN] {
+    let mut out = [0u8; CONTEXT_TAG_LEN];
+    if let Some(mut mac) = keyed(key) {
+        mac.update(b"ofc_");
+        mac.update(body.as_bytes());
+        let full = mac.finalize().into_bytes();
+        out.copy_from_slice(&full[..CONTEXT_TAG_LEN]);
+    }
+    out
 }
 
 /// HMAC-SHA256 accepts keys of any length, so this is `None` only in theory; callers treat `None`
@@ -448,6 +556,44 @@ mod tests {
         let t = signer().sign("of", &claims);
         assert_eq!(signer().verify::<OfferClaims>("of", &t).unwrap(), claims);
         assert_eq!(signer().verify_offer(&t).unwrap(), claims);
+    }
+
+    #[test]
+    fn offer_context_sets_trace_and_expiry_and_stays_with_its_answer() {
+        let s = signer();
+        let mut claims = offer(RATE_KEY);
+        claims.trace_id = "answer-1".into();
+        let base = s.sign_offer(&claims);
+        let t = format!("{base}{}", s.offer_context("answer-1", "served-2", 42));
+        let got = s.verify_offer(&t).unwrap();
+        assert_eq!(got.trace_id, "served-2");
+        assert_eq!(got.exp, 42);
+        assert_eq!(got.key, claims.key);
+        // Another answer's context does not fit.
+        let moved = format!("{base}{}", s.offer_context("answer-9", "served-2", 99));
+        assert_eq!(s.verify_offer(&moved), Err(TokenError::BadSignature));
+        // An altered context does not verify, nor one signed by another key.
+        let ctx = s.offer_context("answer-1", "served-2", 42);
+        let altered = format!("{base}{}", ctx.replacen('.', ".A", 1));
+        assert!(s.verify_offer(&altered).is_err());
+        let forged = TokenSigner::new(b"attacker", &[]).offer_context("answer-1", "x", i64::MAX);
+        assert_eq!(
+            s.verify_offer(&format!("{base}{forged}")),
+            Err(TokenError::BadSignature)
+        );
+        // A rotated-in key still verifies contexts of the previous one.
+        let rotated = TokenSigner::new(b"next-key-next-key-next-key-next!", &[KEY.to_vec()]);
+        assert_eq!(rotated.verify_offer(&t).unwrap().trace_id, "served-2");
+        // Garbage after the base is refused, never a panic.
+        for bad in [
+            ".",
+            "..",
+            ".x.y",
+            ".AAAA.AAAA",
+            ".AAAA.AAAAAAAAAAAAAAAAAAAAAA.",
+        ] {
+            assert!(s.verify_offer(&format!("{base}{bad}")).is_err(), "{bad}");
+        }
     }
 
     #[rstest]

@@ -58,8 +58,9 @@ md = [
     " generator and origins to the other; the machine is shared, so compare within one run.",
     "",
     f"- **browse**: a cached search answer of {browse_bytes} bytes. direct = nginx serving those bytes from a file;"
-    " nginx = `proxy_cache` in front of it (POST cached by body, every request a HIT); arigate = its cache hit"
-    " (every supplier leg from cache, offers re-signed per request).",
+    " nginx = `proxy_cache` in front of it (POST cached by body, every request a HIT); arigate = a cache hit"
+    " of the same search (the whole answer from its per-agent answer cache, checked against invalidations,"
+    " with this request's trace id and the legs' ages).",
     f"- **pass-through**: a re-check at the Hotelbeds simulator (`POST {wire_path}`). direct = the simulator;"
     " nginx = plain `proxy_pass` of the same wire request; arigate = `POST /v1/availability` with an offer_id,"
     " translated to the supplier's wire format and back. The direct row's CPU is the simulator's own work.",
@@ -114,7 +115,7 @@ for section in SECTIONS:
 md += ["## Targets (issue #7)", "", "| target | measured | |", "|---|---|---|"] + targets + [""]
 md += [
     "Charts: [latency vs rate, browse](latency-browse.png), [latency vs rate, pass-through](latency-pass-through.png),"
-    " [CPU per request](cpu.png). Raw rows: [compare.csv](compare.csv).",
+    " [CPU per request](cpu.png). Raw rows: [compare.csv](compare.csv). Where the CPU goes: [profiles.md](profiles.md).",
     "",
 ]
 open(f"{out}/compare.md", "w").write("\n".join(md))

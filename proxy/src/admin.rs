@@ -233,6 +233,11 @@ fn purge(app: &App, req: PurgeRequest) -> Response<Vec<u8>> {
     let inv = &app.cache;
     let mut tags = Vec::new();
     let mut removed = 0usize;
+    if req.all || req.key.is_some() {
+        // Whole search answers are built from legs: drop them with any purged leg.
+        crate::api::answers::note_key_purge();
+        app.answers.clear();
+    }
     if req.all {
         removed += app.cache.storage.clear();
         for s in &app.suppliers {

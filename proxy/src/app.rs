@@ -71,6 +71,8 @@ pub struct App {
     pub cluster: Option<Arc<Cluster>>,
     /// Supplier request-rate quotas: cluster-wide with Redis (kept across reloads).
     pub quotas: Arc<SupplierQuotas>,
+    /// Whole search answers per agent, of this generation only (a reload starts empty).
+    pub answers: crate::api::answers::AnswerCache,
     /// Addresses `/readyz` checks besides the edge's own listener (the demo's simulators).
     pub ready_checks: Vec<std::net::SocketAddr>,
     /// Per-agent request rates (`limits.rate_limit`, each agent's `rate_limit`); what agents
@@ -271,6 +273,10 @@ impl App {
                 |p| p.quotas.clone(),
             ),
             cluster,
+            answers: crate::api::answers::AnswerCache::new(
+                config.cache.answers_max_bytes,
+                config.cache.answers_max_entries,
+            ),
             tokens: TokenSigner::new(&config.tokens.secret, &config.tokens.previous),
             ttl_policy: ttl_policy(&config),
             static_ttl: config.cache.static_ttl.0,

@@ -47,6 +47,23 @@ pub struct LegSpec {
     pub cache: Option<LegCache>,
     /// Where the leg's span goes in its agent request's trace.
     pub trace: Option<LegTrace>,
+    /// How an uncached leg hands its translated answer to the parent.
+    pub handoff: Handoff,
+}
+
+/// The translated answer of an uncached leg, handed to the parent in memory: only what goes
+/// into the cache needs to be bytes, so transactional legs skip a JSON round trip.
+#[derive(Default)]
+pub struct Handoff(parking_lot::Mutex<Option<LegOutcome>>);
+
+impl Handoff {
+    fn put(&self, outcome: LegOutcome) {
+        *self.0.lock() = Some(outcome);
+    }
+
+    fn take(&self) -> Option<LegOutcome> {
+        self.0.lock().take()
+    }
 }
 
 /// How a cacheable leg is cached.
@@ -233,6 +250,12 @@ async fn read_answer(
             _ => {}
         }
     }
+    if let Some(outcome) = spec.handoff.take() {
+        return match outcome {
+            LegOutcome::Ok(r) => Ok(r),
+            LegOutcome::Err(e) => Err(e),
+        };
+    }
     if !body.is_empty() {
         return match serde_json::from_slice::<LegOutcome>(&body) {
             Ok(LegOutcome::Ok(r)) => Ok(r),
@@ -406,7 +429,8 @@ impl LegState {
 
     /// Builds and signs the supplier request (request phase). On failure the leg answers at once.
     pub async fn request_filter(&mut self, session: &mut Session) -> pingora_error::Result<bool> {
-        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        // 32 random hex digits from the thread-local CSPRNG (no system call per leg).
+        let nonce = arigate_telemetry::new_trace_id();
         let cx = CallContext {
             now: chrono::Utc::now().timestamp(),
             nonce: &nonce,
@@ -595,9 +619,14 @@ impl LegState {
         }
         if end {
             let outcome = self.translate();
-            *body = Some(Bytes::from(
-                serde_json::to_vec(&outcome).unwrap_or_default(),
-            ));
+            if self.spec.cache.is_none() {
+                // Nothing to store: the parent takes the answer as it is (its body stays empty).
+                self.spec.handoff.put(outcome);
+            } else {
+                *body = Some(Bytes::from(
+                    serde_json::to_vec(&outcome).unwrap_or_default(),
+                ));
+            }
         }
         Ok(())
     }

@@ -2,6 +2,11 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+
+/// mimalloc: the edge allocates and frees many small buffers per request (headers, JSON, spans);
+/// it is markedly cheaper there than glibc's malloc (loadtest/results/compare.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -79,7 +79,8 @@ pub fn trace_id_from(traceparent: Option<&str>) -> String {
             }
         }
     }
-    uuid::Uuid::new_v4().simple().to_string()
+    // Thread-local CSPRNG: no getrandom system call per request (uuid's v4 makes one).
+    arigate_telemetry::new_trace_id()
 }
 
 impl Edge {

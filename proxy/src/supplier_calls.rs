@@ -72,6 +72,7 @@ async fn call_admitted(
         bearer,
         customer_ip: customer_ip.to_string(),
         max_response_bytes,
+        handoff: Default::default(),
     };
     if !supplier.connector.needs_bearer() {
         return legs::run(session, spec(call, None)).await;
@@ -139,6 +140,7 @@ pub fn spawn_refresh(
             ..cache
         }),
         trace: None,
+        handoff: Default::default(),
     };
     if let Ok(pending) = legs::spawn(session, spec) {
         let code = supplier.code().to_string();

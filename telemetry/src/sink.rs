@@ -51,6 +51,10 @@ pub struct SinkConfig {
     pub shutdown_deadline: Duration,
     /// How often expired day partitions are dropped (ClickHouse only; needed before 19.6, harmless after).
     pub retention_interval: Duration,
+    /// After taking spans from the channel the writer waits this long before looking again, so
+    /// a busy edge wakes it a few hundred times a second rather than once per span (each wake is
+    /// a futex call and a context switch on the request path's cores). Zero: look again at once.
+    pub coalesce: Duration,
 }
 
 impl Default for SinkConfig {
@@ -66,6 +70,7 @@ impl Default for SinkConfig {
             backoff_max: Duration::from_secs(10),
             shutdown_deadline: Duration::from_secs(5),
             retention_interval: Duration::from_secs(3600),
+            coalesce: Duration::from_millis(5),
         }
     }
 }
@@ -374,6 +379,7 @@ impl SpanWriter {
         retention.tick().await;
 
         loop {
+            let mut received = false;
             let wake = if st.tasks.len() < cfg.max_concurrent_writes {
                 next_wake(&st.buf, &cfg, st.retry_at)
             } else {
@@ -390,6 +396,7 @@ impl SpanWriter {
                         break;
                     }
                     self.accept(&mut st.buf, &mut incoming);
+                    received = true;
                 }
                 _ = retention.tick(), if matches!(self.dest, Destination::ClickHouse(_)) => {
                     if let Destination::ClickHouse(store) = &self.dest {
@@ -405,6 +412,9 @@ impl SpanWriter {
             }
             while st.tasks.len() < cfg.max_concurrent_writes && due(&st.buf, &cfg, st.retry_at) {
                 self.start_batch(&mut st);
+            }
+            if received && !cfg.coalesce.is_zero() {
+                tokio::time::sleep(cfg.coalesce).await;
             }
         }
 

@@ -677,3 +677,41 @@ async fn a_booking_retried_on_another_node_after_a_restart_or_concurrently_is_bo
     assert!(idem(&stats(&b).await, "fallback") >= 1);
     assert!(metric_sum(&b, "arigate_redis_errors_total{reason=\"local_fallback\"}").await >= 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_heard_by_another_node_defeats_this_nodes_answer_cache() {
+    let redis = TestRedis::start();
+    let (a, b) = two_nodes(cluster_options(&redis, "")).await;
+    let h = vec![shared_hotels(1).remove(0)];
+    fill(&a, &h, 30).await;
+    search(&b, &h, 30).await;
+    // Node b's next search is its own whole cached answer: no leg, no supplier.
+    let whole = search(&b, &h, 30).await;
+    assert!(
+        crate::answers::from_answer_cache(&b, &whole).await,
+        "{}",
+        whole.raw
+    );
+    let b_calls = all_searches(&b);
+    let heard_before = stats(&b).await["cluster"]["invalidation_feed"]["received"].as_u64();
+    let d = a
+        .sim_webhook("hotelbeds", "ROOM_SOLD_OUT", &code_of(&h[0], "hotelbeds"))
+        .await;
+    assert_eq!(d.body["status"], 202, "{}", d.raw);
+    until("node b hears of it", Duration::from_secs(5), || async {
+        stats(&b).await["cluster"]["invalidation_feed"]["received"].as_u64() > heard_before
+    })
+    .await;
+    let after = search(&b, &h, 30).await;
+    assert!(
+        !crate::answers::from_answer_cache(&b, &after).await,
+        "{}",
+        after.raw
+    );
+    assert!(!cached(&after, "hotelbeds"), "{}", after.raw);
+    let now = all_searches(&b);
+    for p in PROTOCOLS {
+        let want = b_calls[p] + u64::from(p == "hotelbeds");
+        assert_eq!(now[p], want, "{p}: {now:?} after {b_calls:?}");
+    }
+}

@@ -262,25 +262,34 @@ async fn an_expired_offer_is_gone_and_reaches_no_supplier() {
     // The same claims, validly signed with the edge's key, but expired a second ago.
     let signer = TokenSigner::new(E2E_TOKEN_SECRET.as_bytes(), &[]);
     let mut claims: OfferClaims = signer
-        .verify("of", offer["offer_id"].as_str().unwrap_or(""))
+        .verify_offer(offer["offer_id"].as_str().unwrap_or(""))
         .expect("genuine offer");
-    claims.exp = chrono::Utc::now().timestamp() - 1;
-    let expired = signer.sign("of", &claims);
-    let before = stack.total_requests();
-    let r = stack
-        .agent(
-            "POST",
-            "/v1/availability",
-            Some(&json!({"offer_id": expired})),
-        )
-        .await;
-    assert_eq!(
-        (r.status, r.body["error"]["code"].as_str()),
-        (410, Some("offer_expired")),
-        "{}",
-        r.raw
+    let past = chrono::Utc::now().timestamp() - 1;
+    // Expired in its per-response context, and as a plain token.
+    let with_context = format!(
+        "{}{}",
+        signer.sign_offer(&claims),
+        signer.offer_context(&claims.trace_id, &claims.trace_id, past)
     );
-    let r = stack.book(&expired, "expired-1").await;
-    assert_eq!(r.status, 410, "{}", r.raw);
+    claims.exp = past;
+    let plain = signer.sign_offer(&claims);
+    let before = stack.total_requests();
+    for (i, expired) in [with_context, plain].iter().enumerate() {
+        let r = stack
+            .agent(
+                "POST",
+                "/v1/availability",
+                Some(&json!({"offer_id": expired})),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.body["error"]["code"].as_str()),
+            (410, Some("offer_expired")),
+            "{}",
+            r.raw
+        );
+        let r = stack.book(expired, &format!("expired-{i}")).await;
+        assert_eq!(r.status, 410, "{}", r.raw);
+    }
     assert_eq!(stack.total_requests(), before);
 }

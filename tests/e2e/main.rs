@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `arigate` binary against the five simulated suppliers over HTTP.
 
+mod answers;
 mod cache;
 mod chaos;
 mod cluster;

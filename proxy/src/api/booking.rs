@@ -38,7 +38,7 @@ impl Tx<'_> {
         let claims: OfferClaims = self
             .app
             .tokens
-            .verify("of", offer_id)
+            .verify_offer(offer_id)
             .map_err(|e| token_error("offer_id", e))?;
         self.trace.annotate(|s| {
             s.supplier = Some(claims.supplier.clone());

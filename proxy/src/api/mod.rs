@@ -1,6 +1,7 @@
 //! The agent API v1 (DESIGN §4): routing, authentication, bounded body reading, JSON answers.
 //! Handlers run in `request_filter` and answer directly; their supplier calls run as legs.
 
+pub mod answers;
 pub mod booking;
 pub mod content;
 pub mod search;

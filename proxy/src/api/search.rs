@@ -1,6 +1,7 @@
 //! `POST /v1/search`: validate, fan out one leg per eligible supplier under per-supplier timeouts
 //! and one overall deadline, merge what arrived by unified hotel, prices in the agent's currency.
 
+use super::answers::{self, Answer, CachedLeg, Lookup};
 use super::ApiResponse;
 use crate::app::{App, SupplierRuntime};
 use crate::cache::{entry_id, CacheStatus};
@@ -32,6 +33,8 @@ struct SupplierLeg {
     latency_ms: u128,
     result: Option<Vec<HotelOffers>>,
     error: Option<String>,
+    /// The supplier's hotel codes asked for.
+    hotels: Vec<String>,
     cache: CacheStatus,
     age: Duration,
     fresh_for: Option<Duration>,
@@ -69,6 +72,26 @@ pub async fn handle(
     for id in &search.hotels {
         app.cache.hotness.record(id, sys_now);
     }
+    let answer_key = answers::key(
+        &agent.id,
+        &search.stay,
+        &search.rooms,
+        &search.hotels,
+        &search.currency,
+        &search.nationality,
+        search.suppliers.as_deref(),
+    );
+    // Purges by key (here or on another node) since this count make answers stale.
+    let key_purges = answers::key_purges();
+    if let Lookup::Hit(answer) =
+        app.answers
+            .get(&answer_key, sys_now, &app.cache.invalidations, key_purges)
+    {
+        // With the cluster's invalidation feed down, as old as a leg may be served, no older.
+        if app.cache.trusted_age(answer.data_age(sys_now)) {
+            return Ok(cached_answer(app, trace, &answer));
+        }
+    }
     // The hottest hotel of the request decides: its data is the one that moves fastest.
     let hotness = search
         .hotels
@@ -78,6 +101,8 @@ pub async fn handle(
 
     let mut skipped = Vec::new();
     let mut legs = Vec::new();
+    // The unified hotel ids of each leg, in the order of `legs`.
+    let mut legs_unified = Vec::new();
     for supplier in &app.suppliers {
         if !app.agent_may_use(agent, supplier)
             || search
@@ -128,6 +153,7 @@ pub async fn handle(
             skipped.push(supplier.code().to_string());
             continue;
         }
+        legs_unified.push(unified.clone());
         legs.push(run_leg(
             app,
             session,
@@ -148,41 +174,24 @@ pub async fn handle(
     let results = futures::future::join_all(legs).await;
     let mut merge_span = trace.child(EventType::Merge);
 
-    let mut hotels: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut suppliers_json = Vec::new();
+    let mut cached_legs = Vec::new();
     let mut complete = true;
     let exp = chrono::Utc::now().timestamp() + app.config.tokens.offer_ttl.as_secs() as i64;
-    for leg in &results {
+    let inputs: Vec<LegOffers> = results
+        .iter()
+        .map(|l| LegOffers {
+            code: &l.code,
+            hotels: l.result.as_deref().unwrap_or_default(),
+        })
+        .collect();
+    let Merged {
+        hotels: hotels_json,
+        offers_per_leg,
+    } = merge(app, &search, &inputs, trace_id, now, exp);
+    for ((leg, offers), unified) in results.iter().zip(offers_per_leg).zip(legs_unified) {
         if leg.status != "ok" {
             complete = false;
-        }
-        let mut offers = 0usize;
-        for ho in leg.result.iter().flatten() {
-            let Some(unified) = app
-                .config
-                .mapping
-                .by_supplier_code(&leg.code, &ho.hotel_code)
-            else {
-                continue;
-            };
-            for o in &ho.offers {
-                let Some(mut offer) = offer_json(app, &search.currency, unified, o, now) else {
-                    continue;
-                };
-                let claims = OfferClaims {
-                    supplier: leg.code.clone(),
-                    hotel_id: unified.id.clone(),
-                    key: o.key.clone(),
-                    trace_id: trace_id.to_string(),
-                    exp,
-                    currency: search.currency.clone(),
-                    recheck_trace_id: None,
-                };
-                offer["offer_id"] = json!(app.tokens.sign("of", &claims));
-                offer["supplier"] = json!(leg.code);
-                hotels.entry(unified.id.clone()).or_default().push(offer);
-                offers += 1;
-            }
         }
         let mut s = json!({
             "code": leg.code,
@@ -197,17 +206,202 @@ pub async fn handle(
             s["error"] = json!(e);
         }
         suppliers_json.push(s);
+        cached_legs.push(CachedLeg {
+            code: leg.code.clone(),
+            hotels: leg.hotels.clone(),
+            unified,
+            offers,
+            age: leg.age,
+        });
     }
+    let skipped_codes = skipped.clone();
     for code in skipped {
         suppliers_json.push(json!({"code": code, "status": "skipped", "latency_ms": 0, "offers": 0, "cached": false, "age_s": 0}));
     }
 
+    let answered: Vec<&SupplierLeg> = results.iter().filter(|l| l.status == "ok").collect();
+    let cached = answered
+        .iter()
+        .filter(|l| matches!(l.cache, CacheStatus::Hit | CacheStatus::Stale))
+        .count();
+    let overall = if answered.iter().all(|l| l.cache == CacheStatus::Bypass) {
+        "bypass"
+    } else if cached == answered.len() {
+        "hit"
+    } else if cached == 0 {
+        "miss"
+    } else {
+        "partial"
+    };
+    let oldest = answered.iter().map(|l| l.age).max().unwrap_or_default();
+    let as_of = now - chrono::Duration::from_std(oldest).unwrap_or_default();
+    // Downstream caches may keep the answer no longer than its least fresh part.
+    let cache_control = match answered.iter().filter_map(|l| l.fresh_for).min() {
+        Some(f) if overall != "bypass" && !f.is_zero() => {
+            format!("private, max-age={}", f.as_secs())
+        }
+        _ => "private, no-store".to_string(),
+    };
+    let offers_total: usize = hotels_json
+        .iter()
+        .filter_map(|h| h["rooms"].as_array())
+        .flatten()
+        .filter_map(|r| r["offers"].as_array())
+        .map(Vec::len)
+        .sum();
+    merge_span = merge_span
+        .with_attr("hotels", hotels_json.len().to_string())
+        .with_attr("offers", offers_total.to_string())
+        .with_attr("legs", results.len().to_string());
+    merge_span.finish(SpanStatus::Success);
+    app.traces.record(merge_span);
+    trace.annotate(|s| {
+        s.attributes.insert("complete".into(), complete.to_string());
+        s.attributes.insert("cache".into(), overall.into());
+        s.attributes
+            .insert("offers".into(), offers_total.to_string());
+        let legs: Vec<String> = suppliers_json
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}={}",
+                    l["code"].as_str().unwrap_or(""),
+                    l["status"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        s.attributes.insert("suppliers".into(), legs.join(","));
+    });
+    let as_of = as_of.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let head = json!({
+        "trace_id": trace_id,
+        "reference_only": true,
+        "as_of": as_of,
+        "complete": complete,
+        "cache": overall,
+        "currency_rates_as_of": app.config.currency.as_of.to_string(),
+        "suppliers": suppliers_json,
+    });
+    let tail =
+        Answer::tail_of(&serde_json::to_vec(&hotels_json).unwrap_or_else(|_| b"[]".to_vec()));
+    let body = with_tail(&head, &tail);
+    drop(hotels_json);
+    // Kept whole only when complete and every leg is fresh data that may be cached.
+    let cacheable = complete
+        && results
+            .iter()
+            .all(|l| matches!(l.cache, CacheStatus::Hit | CacheStatus::Miss));
+    // Until the least fresh leg expires, or enters its refresh-ahead window: from then on the
+    // search goes through the legs again, so a hot entry's hit can start its refresh.
+    let refresh = &app.config.cache.refresh_ahead;
+    let fresh = results
+        .iter()
+        .map(|l| {
+            let f = l.fresh_for.unwrap_or_default();
+            if refresh.enabled {
+                f.saturating_sub((l.age + f).mul_f64(refresh.before_expiry.clamp(0.0, 1.0)))
+            } else {
+                f
+            }
+        })
+        .min()
+        .unwrap_or_default();
+    if cacheable && !fresh.is_zero() {
+        // Offer tokens end in this response's context: hits put their own there.
+        let (tail, cuts) =
+            Answer::template(&tail, &app.tokens.offer_context(trace_id, trace_id, exp));
+        app.answers.put(
+            answer_key,
+            Answer {
+                tail,
+                cuts,
+                legs: cached_legs,
+                skipped: skipped_codes,
+                created: sys_now,
+                key_purges,
+                fresh_until: SystemTime::now() + fresh,
+                trace_id: trace_id.to_string(),
+                as_of,
+            },
+            SystemTime::now(),
+        );
+    }
+    Ok(ApiResponse {
+        status: 200,
+        body,
+        headers: Vec::new(),
+    }
+    .header("x-arigate-complete", complete.to_string())
+    .header("x-arigate-cache", overall)
+    .header("cache-control", cache_control))
+}
+
+/// One supplier's offers as they enter the merge.
+pub struct LegOffers<'a> {
+    pub code: &'a str,
+    pub hotels: &'a [HotelOffers],
+}
+
+/// The merged hotels of a search, and how many offers each leg contributed.
+pub struct Merged {
+    pub hotels: Vec<Value>,
+    pub offers_per_leg: Vec<usize>,
+}
+
+/// Merges the legs' offers by unified hotel, in the order the search asked: every offer priced in
+/// the agent's currency and given a signed `offer_id` (naming `trace_id`, valid until `exp`),
+/// offers ordered by comparison price, one row per real room. Pure but for the clock in `now`.
+pub fn merge(
+    app: &App,
+    search: &agent_input::ValidSearch,
+    legs: &[LegOffers<'_>],
+    trace_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    exp: i64,
+) -> Merged {
+    let mut hotels: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut offers_per_leg = Vec::with_capacity(legs.len());
+    // Every token: its offer's signed base (naming this search) and this response's context.
+    let context = app.tokens.offer_context(trace_id, trace_id, exp);
+    for leg in legs {
+        let mut offers = 0usize;
+        for ho in leg.hotels {
+            let Some(unified) = app
+                .config
+                .mapping
+                .by_supplier_code(leg.code, &ho.hotel_code)
+            else {
+                continue;
+            };
+            for o in &ho.offers {
+                let Some(mut offer) = offer_json(app, &search.currency, unified, o, now) else {
+                    continue;
+                };
+                let claims = OfferClaims {
+                    supplier: leg.code.to_string(),
+                    hotel_id: unified.id.clone(),
+                    key: o.key.clone(),
+                    trace_id: trace_id.to_string(),
+                    exp,
+                    currency: search.currency.clone(),
+                    recheck_trace_id: None,
+                };
+                let mut offer_id = app.tokens.sign_offer(&claims);
+                offer_id.push_str(&context);
+                offer["offer_id"] = json!(offer_id);
+                offer["supplier"] = json!(leg.code);
+                hotels.entry(unified.id.clone()).or_default().push(offer);
+                offers += 1;
+            }
+        }
+        offers_per_leg.push(offers);
+    }
     let hotels_json: Vec<Value> = search
         .hotels
         .iter()
         .filter_map(|id| {
             let mut offers = hotels.remove(id)?;
-            offers.sort_by_key(sort_key);
+            offers.sort_by_cached_key(sort_key);
             // The comparison price (taxes and charges at the hotel included) decides the order.
             let min_price = offers.first().map(|o| o["comparison_price"]["amount"].clone());
             // One row per real room: the suppliers' rooms grouped by `filters::rooms` (a wrong
@@ -265,73 +459,123 @@ pub async fn handle(
         })
         .collect();
 
-    let answered: Vec<&SupplierLeg> = results.iter().filter(|l| l.status == "ok").collect();
-    let cached = answered
-        .iter()
-        .filter(|l| matches!(l.cache, CacheStatus::Hit | CacheStatus::Stale))
-        .count();
-    let overall = if answered.iter().all(|l| l.cache == CacheStatus::Bypass) {
-        "bypass"
-    } else if cached == answered.len() {
-        "hit"
-    } else if cached == 0 {
-        "miss"
-    } else {
-        "partial"
-    };
-    let oldest = answered.iter().map(|l| l.age).max().unwrap_or_default();
-    let as_of = now - chrono::Duration::from_std(oldest).unwrap_or_default();
-    // Downstream caches may keep the answer no longer than its least fresh part.
-    let cache_control = match answered.iter().filter_map(|l| l.fresh_for).min() {
-        Some(f) if overall != "bypass" && !f.is_zero() => {
-            format!("private, max-age={}", f.as_secs())
+    Merged {
+        hotels: hotels_json,
+        offers_per_leg,
+    }
+}
+
+/// The answer object: `head`'s members, then the `tail` (`"hotels":[…]}`, see [`Answer::tail_of`]).
+fn with_tail(head: &Value, tail: &[u8]) -> Vec<u8> {
+    let mut out = serde_json::to_vec(head).unwrap_or_else(|_| b"{}".to_vec());
+    out.reserve(tail.len() + 1);
+    if out.pop() == Some(b'}') {
+        if out.len() > 1 {
+            out.push(b',');
         }
-        _ => "private, no-store".to_string(),
-    };
-    let offers_total: usize = hotels_json
-        .iter()
-        .filter_map(|h| h["rooms"].as_array())
-        .flatten()
-        .filter_map(|r| r["offers"].as_array())
-        .map(Vec::len)
-        .sum();
-    merge_span = merge_span
-        .with_attr("hotels", hotels_json.len().to_string())
-        .with_attr("offers", offers_total.to_string())
-        .with_attr("legs", results.len().to_string());
-    merge_span.finish(SpanStatus::Success);
-    app.traces.record(merge_span);
+        out.extend_from_slice(tail);
+    }
+    out
+}
+
+/// `s` as a JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    match serde_json::to_string(s) {
+        Ok(q) => out.push_str(&q),
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
+/// A search answered from [`answers`]: the rendered hotels as first served, after a head with
+/// this request's trace id and the legs' ages as of now, every offer token ending in this
+/// request's context (its trace id, a fresh expiry). Every leg counts as a cache hit: a lookup
+/// metric and a `cache_hit` span each, as when the legs hit one by one.
+fn cached_answer(app: &App, trace: &RequestTrace, answer: &Answer) -> ApiResponse {
+    use std::fmt::Write as _;
+    let now = SystemTime::now();
+    let exp = chrono::Utc::now().timestamp() + app.config.tokens.offer_ttl.as_secs() as i64;
+    let context = app
+        .tokens
+        .offer_context(&answer.trace_id, &trace.trace_id, exp);
+    let since = now.duration_since(answer.created).unwrap_or_default();
+    let mut head = String::with_capacity(256 + 128 * answer.legs.len());
+    head.push_str("{\"trace_id\":");
+    push_json_str(&mut head, &trace.trace_id);
+    head.push_str(",\"reference_only\":true,\"as_of\":");
+    push_json_str(&mut head, &answer.as_of);
+    let _ = write!(
+        head,
+        ",\"complete\":true,\"cache\":\"hit\",\"currency_rates_as_of\":\"{}\",\"suppliers\":[",
+        app.config.currency.as_of
+    );
+    for (i, l) in answer.legs.iter().enumerate() {
+        app.cache.lookups.count(CacheStatus::Hit);
+        crate::metrics::cache_lookup("search", CacheStatus::Hit);
+        let mut span = trace
+            .child(EventType::CacheHit)
+            .with_supplier(l.code.as_str())
+            .with_related(arigate_telemetry::RelatedType::Supplier, l.code.as_str())
+            .with_hotels(l.unified.iter().cloned())
+            .with_attr("operation", "search")
+            .with_attr("cache", "hit")
+            .with_attr("answer_of", answer.trace_id.as_str())
+            .with_attr("offers", l.offers.to_string());
+        span.finish(SpanStatus::Success);
+        app.traces.record(span);
+        if i > 0 {
+            head.push(',');
+        }
+        head.push_str("{\"code\":");
+        push_json_str(&mut head, &l.code);
+        let _ = write!(
+            head,
+            ",\"status\":\"ok\",\"latency_ms\":0,\"offers\":{},\"cached\":true,\"cache\":\"hit\",\"age_s\":{}}}",
+            l.offers,
+            (l.age + since).as_secs()
+        );
+    }
+    for (i, code) in answer.skipped.iter().enumerate() {
+        if i > 0 || !answer.legs.is_empty() {
+            head.push(',');
+        }
+        head.push_str("{\"code\":");
+        push_json_str(&mut head, code);
+        head.push_str(
+            ",\"status\":\"skipped\",\"latency_ms\":0,\"offers\":0,\"cached\":false,\"age_s\":0}",
+        );
+    }
+    head.push_str("],");
+    let offers: usize = answer.legs.iter().map(|l| l.offers).sum();
     trace.annotate(|s| {
-        s.attributes.insert("complete".into(), complete.to_string());
-        s.attributes.insert("cache".into(), overall.into());
+        s.attributes.insert("complete".into(), "true".into());
+        s.attributes.insert("cache".into(), "hit".into());
+        s.attributes.insert("offers".into(), offers.to_string());
+        // The offers' tokens name the search that made the answer: its trace has the legs.
         s.attributes
-            .insert("offers".into(), offers_total.to_string());
-        let legs: Vec<String> = suppliers_json
+            .insert("answer_of".into(), answer.trace_id.clone());
+        let legs: Vec<String> = answer
+            .legs
             .iter()
-            .map(|l| {
-                format!(
-                    "{}={}",
-                    l["code"].as_str().unwrap_or(""),
-                    l["status"].as_str().unwrap_or("")
-                )
-            })
+            .map(|l| format!("{}=ok", l.code))
+            .chain(answer.skipped.iter().map(|c| format!("{c}=skipped")))
             .collect();
         s.attributes.insert("suppliers".into(), legs.join(","));
     });
-    let body = json!({
-        "trace_id": trace_id,
-        "reference_only": true,
-        "as_of": as_of.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "complete": complete,
-        "cache": overall,
-        "currency_rates_as_of": app.config.currency.as_of.to_string(),
-        "suppliers": suppliers_json,
-        "hotels": hotels_json,
-    });
-    Ok(ApiResponse::json(200, &body)
-        .header("x-arigate-complete", complete.to_string())
-        .header("x-arigate-cache", overall)
-        .header("cache-control", cache_control))
+    let fresh_for = answer
+        .fresh_until
+        .duration_since(now)
+        .unwrap_or_default()
+        .as_secs();
+    let mut body = head.into_bytes();
+    answer.render_tail(&mut body, &context);
+    ApiResponse {
+        status: 200,
+        body,
+        headers: Vec::new(),
+    }
+    .header("x-arigate-complete", "true")
+    .header("x-arigate-cache", "hit")
+    .header("cache-control", format!("private, max-age={fresh_for}"))
 }
 
 /// One offer as agents see it (`offer_id` and `supplier` are added by the caller): every amount in
@@ -422,6 +666,7 @@ async fn run_leg(
         .max(Duration::from_millis(1));
     let code = supplier.code().to_string();
     let (leg_cache, customer_ip) = (opts.cache.clone(), opts.customer_ip);
+    let hotels = query.hotels.clone();
     let LegResult {
         reply,
         latency,
@@ -481,6 +726,7 @@ async fn run_leg(
         latency_ms: latency.as_millis(),
         result,
         error,
+        hotels,
         cache,
         age,
         fresh_for,

@@ -183,6 +183,8 @@ impl Feed {
                 .invalidate(tag, UNIX_EPOCH + Duration::from_millis(at));
         } else if let Some(key) = v["key"].as_str() {
             self.l1.remove_combined(key);
+            // Answers built from that entry go with it.
+            crate::api::answers::note_key_purge();
         } else if v["sync"].as_bool() == Some(true) {
             // Another node pushed what it learnt while Redis was away: take all of it.
             let feed = self.clone();
