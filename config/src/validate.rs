@@ -1308,6 +1308,23 @@ mapping: hotels.yaml
     }
 
     #[test]
+    fn body_caps_per_route_class_default_to_the_request_body_limit() {
+        let c = load(&base()).expect("valid");
+        let l = &c.request_limits;
+        assert_eq!(l.body_cap(RouteClass::Static), 0);
+        assert_eq!(l.body_cap(RouteClass::Browse), 64 * 1024);
+        assert_eq!(l.body_cap(RouteClass::Webhook), 64 * 1024);
+        let text = base().replacen(
+            "mapping: hotels.yaml",
+            "mapping: hotels.yaml\nlimits: {max_request_body_bytes: 1000, body_bytes: {transactional: 500, static: 10}, write_timeout: 2s}",
+            1,
+        );
+        let l = load(&text).expect("valid").request_limits;
+        assert_eq!(l.body_bytes, [10, 1000, 500, 1000]);
+        assert_eq!(l.write_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
     fn rate_limits_and_circuits_inherit_then_override() {
         let c = load(&base()).expect("valid");
         assert_eq!(c.rate_limit, RateLimitConfig::default());
@@ -1369,6 +1386,24 @@ mapping: hotels.yaml
         "limits.rate_limit.burst: must be 1 to 100000"
     )]
     #[case("limits: {rate_limit: {per_second: 5}}", "unknown field `per_second`")]
+    #[case(
+        "limits: {max_header_count: 300}",
+        "limits.max_header_count: must be 1 to 256"
+    )]
+    #[case(
+        "limits: {max_header_bytes: 10}",
+        "limits.max_header_bytes: must be 1 KiB to 1 MiB"
+    )]
+    #[case(
+        "limits: {max_uri_bytes: 1000000}",
+        "limits.max_uri_bytes: must be 256 B to 64 KiB"
+    )]
+    #[case(
+        "limits: {header_read_timeout: 0s}",
+        "limits.header_read_timeout: must be positive"
+    )]
+    #[case("limits: {max_inflight: 0}", "limits.max_inflight: must be positive")]
+    #[case("limits: {body_bytes: {search: 5}}", "unknown field `search`")]
     #[case(
         "circuit: {error_rate_percent: 150}",
         "circuit.error_rate_percent: must be 0 to 100"
