@@ -327,3 +327,177 @@ async fn odd_paths_get_one_routing_decision_and_foreign_targets_no_upstream() {
         200
     );
 }
+
+/// A recording tap in front of a simulator: keeps every request head it forwards and adds
+/// hop-by-hop (and Connection-listed) headers to every answer it passes back.
+async fn tap(upstream: String, seen: std::sync::Arc<parking_lot::Mutex<Vec<String>>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                // One request per connection: head, then Content-Length bytes of body.
+                let mut req = Vec::new();
+                let mut buf = vec![0u8; 65536];
+                let head_end = loop {
+                    let Ok(Ok(n)) = tokio::time::timeout(WAIT, client.read(&mut buf)).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    req.extend_from_slice(&buf[..n]);
+                    if let Some(p) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break p + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&req[..head_end]).into_owned();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.trim()
+                            .eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while req.len() < head_end + len {
+                    let Ok(Ok(n)) = tokio::time::timeout(WAIT, client.read(&mut buf)).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    req.extend_from_slice(&buf[..n]);
+                }
+                seen.lock().push(head.clone());
+                // Forward with `Connection: close` so the answer ends at EOF.
+                let mut fwd = head
+                    .replacen("\r\n", "\r\nconnection: close\r\n", 1)
+                    .into_bytes();
+                fwd.extend_from_slice(&req[head_end..]);
+                let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                if up.write_all(&fwd).await.is_err() {
+                    return;
+                }
+                let mut answer = Vec::new();
+                let _ = tokio::time::timeout(WAIT, up.read_to_end(&mut answer)).await;
+                let Some(line_end) = answer.windows(2).position(|w| w == b"\r\n") else {
+                    return;
+                };
+                let mut out = answer[..line_end + 2].to_vec();
+                out.extend_from_slice(
+                    b"Connection: close, X-Supplier-Hop\r\nX-Supplier-Hop: secret\r\nKeep-Alive: timeout=99\r\nProxy-Authenticate: Basic realm=\"s\"\r\nProxy-Connection: keep-alive\r\nTrailer: X-Late\r\nTE: trailers\r\n",
+                );
+                let rest = String::from_utf8_lossy(&answer[line_end + 2..]).into_owned();
+                // The supplier's own Connection field gives way to ours.
+                let rest: String = rest
+                    .split_inclusive("\r\n")
+                    .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+                    .collect();
+                out.extend_from_slice(rest.as_bytes());
+                let _ = client.write_all(&out).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hop_by_hop_headers_cross_the_edge_in_neither_direction() {
+    use crate::harness::Options;
+    // The edge's hotelbeds endpoint is the tap, in front of a Hotelbeds simulator of its own.
+    let sim = arigate_sim::start(
+        arigate_sim::SimOptions::defaults("hotelbeds"),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("simulator");
+    let seen = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let url = tap(addr_of(&sim.base_url()), seen.clone()).await;
+    let stack = Stack::start_with(Options {
+        redirect: Some(("hotelbeds", url)),
+        supplier_timeout: "2s",
+        deadline: "3s",
+        ..Options::default()
+    })
+    .await;
+    let hotel = shared_hotels(1).remove(0);
+    let body = search_body(&[hotel.as_str()], 52).to_string();
+    let ex = exchange(
+        &stack.edge,
+        &request(
+            "POST",
+            "/v1/search",
+            &[
+                ("authorization", &format!("Bearer {API_KEY}")),
+                ("connection", "x-agent-hop"),
+                ("x-agent-hop", "agent-secret"),
+                ("keep-alive", "timeout=5"),
+                ("te", "trailers"),
+                ("trailer", "x-later"),
+                ("proxy-authorization", "Basic YWdlbnQ6c2VjcmV0"),
+                ("x-forwarded-for", "6.6.6.6"),
+                ("forwarded", "for=6.6.6.6"),
+                ("via", "1.1 agent-proxy"),
+            ],
+            body.as_bytes(),
+        ),
+        WAIT,
+    )
+    .await;
+    let r = ex.responses().first().cloned().expect("an answer");
+    assert_eq!(r.status, 200, "{}", ex.text());
+    let hb = r.json()["suppliers"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["code"] == "hotelbeds").cloned())
+        .unwrap_or_default();
+    assert_eq!(
+        hb["status"], "ok",
+        "hotelbeds answered through the tap: {hb}"
+    );
+    // Nothing of the supplier's hop-by-hop headers reaches the agent.
+    for h in [
+        "x-supplier-hop",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-connection",
+        "trailer",
+        "te",
+    ] {
+        assert!(
+            r.header(h).is_none(),
+            "{h} reached the agent: {}",
+            ex.text()
+        );
+    }
+    // Nothing of the agent's reaches the supplier: not its hop-by-hop headers, not its key,
+    // not its claimed addresses.
+    let heads = seen.lock().clone();
+    assert!(!heads.is_empty(), "the tap saw the supplier calls");
+    for head in &heads {
+        let lower = head.to_ascii_lowercase();
+        for needle in [
+            "x-agent-hop",
+            "agent-secret",
+            "demo-key",
+            "proxy-authorization",
+            "6.6.6.6",
+            "agent-proxy",
+            "\r\nte:",
+            "\r\ntrailer:",
+            "\r\nkeep-alive:",
+        ] {
+            assert!(
+                !lower.contains(needle),
+                "{needle} reached the supplier:\n{head}"
+            );
+        }
+    }
+}
