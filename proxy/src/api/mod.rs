@@ -273,6 +273,37 @@ mod tests {
     }
 
     #[test]
+    fn only_canonical_origin_form_targets_pass() {
+        let check = |t: &str| {
+            let h = pingora_http::RequestHeader::build("GET", t.as_bytes(), None).expect("head");
+            check_target(&h).map_err(|e| e.status)
+        };
+        for ok in [
+            "/v1/search",
+            "/v1/hotels/",
+            "/v1/hotels?destination=LIS",
+            "/v1/hotels/A.B",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "//v1/search",
+            "/v1//search",
+            "/v1/../admin",
+            "/v1/./search",
+            "/v1/%2e%2e/admin",
+            "/v1/%2E/search",
+            "/v1%2fsearch",
+            "/v1%5Csearch",
+            "/v1/search%00",
+            "http://evil/v1/search",
+            "*",
+        ] {
+            assert_eq!(check(bad), Err(400), "{bad}");
+        }
+    }
+
+    #[test]
     fn money_rounds_once_half_away_from_zero() {
         use rust_decimal::Decimal;
         assert_eq!(money_json(Decimal::new(12345, 3), "EUR")["amount"], "12.35");
