@@ -13,6 +13,6 @@ mod validate;
 
 pub use validate::{
     load, load_str, AgentConfig, CircuitConfig, ClickHouseConfig, Config, ConfigError,
-    CurrencyTable, HotelMapping, MappedHotel, RateLimitConfig, SearchConfig, SupplierConfig,
-    TokenConfig, TracesConfig,
+    CurrencyTable, HotelMapping, MappedHotel, RateLimitConfig, RequestLimits, RouteClass,
+    SearchConfig, SupplierConfig, TokenConfig, TracesConfig,
 };

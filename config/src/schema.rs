@@ -124,6 +124,49 @@ pub struct LimitsFile {
     pub idempotency_ttl: HumanDuration,
     /// Default per-agent request rate (each agent may override it). Default 60/min, burst 10.
     pub rate_limit: RateLimitFile,
+    /// Most header fields in an agent request; more → 431. At most 256 (Pingora's parser
+    /// answers a plain 400 beyond that). Default 100.
+    pub max_header_count: usize,
+    /// Most bytes of header fields (names, values, separators) in an agent request; more → 431.
+    /// Default 16 KiB.
+    pub max_header_bytes: usize,
+    /// Longest request target (path and query); longer → 414. Default 4 KiB.
+    pub max_uri_bytes: usize,
+    /// Body caps per route class, counted as the body streams; more → 413. Unset classes use
+    /// `max_request_body_bytes`, except `static` (GET routes), which defaults to 0.
+    pub body_bytes: BodyCapsFile,
+    /// A request's whole header must arrive within this of its first byte (of the connection,
+    /// for the first request); slower clients are cut off (slowloris). Default 10s.
+    pub header_read_timeout: HumanDuration,
+    /// A request's whole body must arrive within this once its header is read; slower → 408 and
+    /// the connection closes. Default 15s.
+    pub body_read_timeout: HumanDuration,
+    /// An answer that makes no progress into the client's socket for this long (a client that
+    /// never reads) ends the connection. Default 15s.
+    pub write_timeout: HumanDuration,
+    /// An idle keep-alive connection is closed after this. Default 60s.
+    pub keepalive_timeout: HumanDuration,
+    /// Agent requests in flight at once; more are shed at once with 503 `overloaded` and
+    /// `Retry-After` instead of queueing. Default 4096.
+    pub max_inflight: usize,
+}
+
+/// Request body caps per route class (DESIGN §1), in bytes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyCapsFile {
+    /// Hotel content and listings (GET). Default 0.
+    #[serde(default, rename = "static")]
+    pub static_: Option<usize>,
+    /// Search.
+    #[serde(default)]
+    pub browse: Option<usize>,
+    /// Availability re-check, book, booking query, cancel.
+    #[serde(default)]
+    pub transactional: Option<usize>,
+    /// Supplier webhooks.
+    #[serde(default)]
+    pub webhook: Option<usize>,
 }
 
 impl Default for LimitsFile {
@@ -134,6 +177,15 @@ impl Default for LimitsFile {
             idempotency_entries: 100_000,
             idempotency_ttl: HumanDuration(std::time::Duration::from_secs(24 * 3600)),
             rate_limit: RateLimitFile::default(),
+            max_header_count: 100,
+            max_header_bytes: 16 * 1024,
+            max_uri_bytes: 4096,
+            body_bytes: BodyCapsFile::default(),
+            header_read_timeout: HumanDuration(std::time::Duration::from_secs(10)),
+            body_read_timeout: HumanDuration(std::time::Duration::from_secs(15)),
+            write_timeout: HumanDuration(std::time::Duration::from_secs(15)),
+            keepalive_timeout: HumanDuration(std::time::Duration::from_secs(60)),
+            max_inflight: 4096,
         }
     }
 }

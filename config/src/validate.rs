@@ -63,6 +63,68 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// The top-level `circuit:` (each supplier's own is in [`SupplierConfig::circuit`]).
     pub circuit: CircuitConfig,
+    /// Agent request limits and client timeouts (`limits:`).
+    pub request_limits: RequestLimits,
+}
+
+/// Caps and timeouts on what agents send (and how slowly), from `limits:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLimits {
+    pub max_header_count: usize,
+    pub max_header_bytes: usize,
+    pub max_uri_bytes: usize,
+    /// Body caps indexed by [`RouteClass`].
+    pub body_bytes: [usize; 4],
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub write_timeout: Duration,
+    pub keepalive_timeout: Duration,
+    pub max_inflight: usize,
+}
+
+/// Route classes (DESIGN §1) as far as request limits are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteClass {
+    Static = 0,
+    Browse = 1,
+    Transactional = 2,
+    Webhook = 3,
+}
+
+impl RequestLimits {
+    /// The body cap of a route class.
+    pub fn body_cap(&self, class: RouteClass) -> usize {
+        self.body_bytes[class as usize]
+    }
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits::from_file(&LimitsFile::default())
+    }
+}
+
+impl RequestLimits {
+    fn from_file(l: &LimitsFile) -> RequestLimits {
+        let b = &l.body_bytes;
+        let default = l.max_request_body_bytes;
+        RequestLimits {
+            max_header_count: l.max_header_count,
+            max_header_bytes: l.max_header_bytes,
+            max_uri_bytes: l.max_uri_bytes,
+            body_bytes: [
+                b.static_.unwrap_or(0),
+                b.browse.unwrap_or(default),
+                b.transactional.unwrap_or(default),
+                b.webhook.unwrap_or(default),
+            ],
+            header_read_timeout: l.header_read_timeout.0,
+            body_read_timeout: l.body_read_timeout.0,
+            write_timeout: l.write_timeout.0,
+            keepalive_timeout: l.keepalive_timeout.0,
+            max_inflight: l.max_inflight,
+        }
+    }
 }
 
 /// A request rate: `per_minute` sustained, at most `burst` at once (both at least 1).
@@ -447,6 +509,32 @@ impl Validator<'_> {
         {
             self.problem("limits", "bounds must be positive");
         }
+        if !(1..=256).contains(&l.max_header_count) {
+            self.problem(
+                "limits.max_header_count",
+                "must be 1 to 256 (Pingora's parser refuses more)",
+            );
+        }
+        if !(1024..=1024 * 1024).contains(&l.max_header_bytes) {
+            self.problem("limits.max_header_bytes", "must be 1 KiB to 1 MiB");
+        }
+        if !(256..=64 * 1024).contains(&l.max_uri_bytes) {
+            self.problem("limits.max_uri_bytes", "must be 256 B to 64 KiB");
+        }
+        for (name, d) in [
+            ("header_read_timeout", l.header_read_timeout),
+            ("body_read_timeout", l.body_read_timeout),
+            ("write_timeout", l.write_timeout),
+            ("keepalive_timeout", l.keepalive_timeout),
+        ] {
+            if d.0.is_zero() || d.0 > Duration::from_secs(3600) {
+                self.problem(&format!("limits.{name}"), "must be positive and at most 1h");
+            }
+        }
+        if l.max_inflight == 0 {
+            self.problem("limits.max_inflight", "must be positive");
+        }
+        let request_limits = RequestLimits::from_file(l);
         let rate_limit = self.rate_limit(
             "limits.rate_limit",
             &l.rate_limit,
@@ -657,6 +745,7 @@ impl Validator<'_> {
                 mapping: Arc::new(mapping),
                 rate_limit,
                 circuit,
+                request_limits,
             }),
             _ => Err(ConfigError::one("invalid configuration")),
         }
@@ -1219,6 +1308,23 @@ mapping: hotels.yaml
     }
 
     #[test]
+    fn body_caps_per_route_class_default_to_the_request_body_limit() {
+        let c = load(&base()).expect("valid");
+        let l = &c.request_limits;
+        assert_eq!(l.body_cap(RouteClass::Static), 0);
+        assert_eq!(l.body_cap(RouteClass::Browse), 64 * 1024);
+        assert_eq!(l.body_cap(RouteClass::Webhook), 64 * 1024);
+        let text = base().replacen(
+            "mapping: hotels.yaml",
+            "mapping: hotels.yaml\nlimits: {max_request_body_bytes: 1000, body_bytes: {transactional: 500, static: 10}, write_timeout: 2s}",
+            1,
+        );
+        let l = load(&text).expect("valid").request_limits;
+        assert_eq!(l.body_bytes, [10, 1000, 500, 1000]);
+        assert_eq!(l.write_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
     fn rate_limits_and_circuits_inherit_then_override() {
         let c = load(&base()).expect("valid");
         assert_eq!(c.rate_limit, RateLimitConfig::default());
@@ -1280,6 +1386,24 @@ mapping: hotels.yaml
         "limits.rate_limit.burst: must be 1 to 100000"
     )]
     #[case("limits: {rate_limit: {per_second: 5}}", "unknown field `per_second`")]
+    #[case(
+        "limits: {max_header_count: 300}",
+        "limits.max_header_count: must be 1 to 256"
+    )]
+    #[case(
+        "limits: {max_header_bytes: 10}",
+        "limits.max_header_bytes: must be 1 KiB to 1 MiB"
+    )]
+    #[case(
+        "limits: {max_uri_bytes: 1000000}",
+        "limits.max_uri_bytes: must be 256 B to 64 KiB"
+    )]
+    #[case(
+        "limits: {header_read_timeout: 0s}",
+        "limits.header_read_timeout: must be positive"
+    )]
+    #[case("limits: {max_inflight: 0}", "limits.max_inflight: must be positive")]
+    #[case("limits: {body_bytes: {search: 5}}", "unknown field `search`")]
     #[case(
         "circuit: {error_rate_percent: 150}",
         "circuit.error_rate_percent: must be 0 to 100"

@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod demo;
 pub mod errors;
 pub mod legs;
+pub mod limits;
 pub mod metrics;
 pub mod protection;
 pub mod quota;
@@ -65,10 +66,18 @@ pub fn serve(mut app: App, config_path: Option<std::path::PathBuf>, upgrade: boo
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
     drain_on_shutdown(&server, inflight, grace);
-    let mut edge = pingora_proxy::http_proxy_service_with_name(
-        &server.configuration,
+    // Pingora's HTTP proxy app, fed connections with header/idle/write deadlines (see `limits`).
+    let mut proxy = pingora_proxy::HttpProxy::new(
         service::Edge { live: live.clone() },
-        "arigate",
+        server.configuration.clone(),
+    );
+    proxy.handle_init_modules();
+    let mut edge = pingora_core::services::listening::Service::new(
+        "arigate".to_string(),
+        limits::GuardedApp {
+            proxy: Arc::new(proxy),
+            live: live.clone(),
+        },
     );
     edge.add_tcp(&listen.to_string());
     let mut admin = pingora_core::services::listening::Service::new(

@@ -292,6 +292,10 @@ pub struct Metrics {
     /// Redis trouble by reason (`REDIS_ERRORS`), sampled from the cluster's counters.
     redis_errors: [IntCounter; 5],
     redis_up: IntGauge,
+    /// Agent requests shed by `limits.max_inflight`.
+    shed: IntCounter,
+    /// Client connections cut by a `limits` timeout, by kind ([`ClientTimeout`]).
+    client_timeouts: [IntCounter; 3],
     routes: Vec<RouteMetrics>,
     suppliers: RwLock<HashMap<String, Arc<SupplierMetrics>>>,
     /// One scrape samples at a time.
@@ -438,6 +442,25 @@ impl Metrics {
                 &["agent"],
             )?,
         )?;
+        let shed = register(
+            &r,
+            IntCounter::new(
+                "arigate_requests_shed_total",
+                "Agent requests shed at once with 503 overloaded (limits.max_inflight reached).",
+            )?,
+        )?;
+        let client_timeouts_vec = register(
+            &r,
+            IntCounterVec::new(
+                Opts::new(
+                    "arigate_client_timeouts_total",
+                    "Client connections cut by a limits timeout, by kind (header, body, write).",
+                ),
+                &["kind"],
+            )?,
+        )?;
+        let client_timeouts =
+            ClientTimeout::ALL.map(|k| client_timeouts_vec.with_label_values(&[k.as_str()]));
         let supplier_in_flight = register(
             &r,
             IntGaugeVec::new(
@@ -527,6 +550,8 @@ impl Metrics {
             cache_bytes,
             redis_errors,
             redis_up,
+            shed,
+            client_timeouts,
             routes,
             suppliers: RwLock::new(HashMap::new()),
             sampling: Mutex::new(()),
@@ -679,6 +704,16 @@ impl Metrics {
         catch_up(&self.config_reloads[1], invalid);
     }
 
+    /// An agent request shed by the global concurrency limit.
+    pub fn shed(&self) {
+        self.shed.inc();
+    }
+
+    /// A client connection cut by a timeout.
+    pub fn client_timeout(&self, kind: ClientTimeout) {
+        self.client_timeouts[kind as usize].inc();
+    }
+
     /// An agent request refused by its rate limit.
     pub fn rate_limited(&self, agent: &str) {
         self.rate_limited.with_label_values(&[agent]).inc();
@@ -793,6 +828,47 @@ pub fn circuit_transition(supplier: &str, t: &Transition) {
 pub fn invalidations(source: InvalidationSource, n: u64) {
     if let Some(m) = global() {
         m.invalidations(source, n);
+    }
+}
+
+/// See [`Metrics::shed`].
+pub fn shed() {
+    if let Some(m) = global() {
+        m.shed();
+    }
+}
+
+/// See [`Metrics::client_timeout`].
+pub fn client_timeout(kind: ClientTimeout) {
+    if let Some(m) = global() {
+        m.client_timeout(kind);
+    }
+}
+
+/// Which `limits` timeout cut a client off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientTimeout {
+    /// `header_read_timeout`: the request header was not complete in time (slowloris).
+    Header = 0,
+    /// `body_read_timeout`: the request body was not complete in time (answered 408).
+    Body = 1,
+    /// `write_timeout`: the client did not take the answer.
+    Write = 2,
+}
+
+impl ClientTimeout {
+    pub const ALL: [ClientTimeout; 3] = [
+        ClientTimeout::Header,
+        ClientTimeout::Body,
+        ClientTimeout::Write,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientTimeout::Header => "header",
+            ClientTimeout::Body => "body",
+            ClientTimeout::Write => "write",
+        }
     }
 }
 

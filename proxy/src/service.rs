@@ -41,6 +41,8 @@ pub struct RequestCtx {
     _inflight: Option<Inflight>,
     /// `RateLimit-Policy`/`RateLimit` fields every answer to an authenticated agent carries.
     rate_headers: Vec<(&'static str, String)>,
+    /// Refused by `limits` before routing (431, 414, 503 overloaded); answered in `request_filter`.
+    reject: Option<ApiError>,
 }
 
 /// One agent request in flight (graceful shutdown waits until none are).
@@ -50,6 +52,19 @@ impl Inflight {
     pub fn enter(counter: &Arc<std::sync::atomic::AtomicUsize>) -> Inflight {
         counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Inflight(counter.clone())
+    }
+
+    /// Enters unless `max` requests are already in flight (then `None`: shed, not queued).
+    pub fn try_enter(
+        counter: &Arc<std::sync::atomic::AtomicUsize>,
+        max: usize,
+    ) -> Option<Inflight> {
+        let before = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if before >= max {
+            counter.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            return None;
+        }
+        Some(Inflight(counter.clone()))
     }
 }
 
@@ -104,13 +119,17 @@ impl Edge {
             s.attributes
                 .insert("path".into(), path.chars().take(200).collect());
         });
+        api::check_target(session.req_header())?;
         let route = Route::resolve(&method, &path)?;
         ctx.route = route.name();
         ctx.trace
             .annotate(|s| s.event_type = event_of(route.name()));
-        let max = app.config.max_request_body_bytes;
+        let limits = &app.config.request_limits;
+        let max = limits.body_cap(crate::limits::class_of(&route));
+        // A declared length over the class cap is refused before anything else is read.
+        api::check_declared_length(session, max)?;
         if let Route::Webhook(supplier) = &route {
-            let body = api::read_body(session, max).await?;
+            let body = api::read_body(session, max, limits.body_read_timeout).await?;
             return webhooks::handle(app, session, supplier, &body, &ctx.trace);
         }
         let agent = api::authenticate(app, session)?;
@@ -125,11 +144,9 @@ impl Edge {
                 return Ok(refused);
             }
         }
-        let body = if method == "POST" {
-            api::read_body(session, max).await?
-        } else {
-            Bytes::new()
-        };
+        // The whole body (bounded in size and time) is read before any handler runs, so no
+        // supplier ever sees a request whose body did not arrive complete.
+        let body = api::read_body(session, max, limits.body_read_timeout).await?;
         let session: &Session = session;
         let tx = booking::Tx {
             app,
@@ -210,6 +227,7 @@ impl ProxyHttp for Edge {
             leg: None,
             _inflight: None,
             rate_headers: Vec::new(),
+            reject: None,
         }
     }
 
@@ -228,7 +246,17 @@ impl ProxyHttp for Edge {
                     .and_then(|v| v.to_str().ok());
                 ctx.trace_id = trace_id_from(tp);
                 ctx.trace = RequestTrace::new(ctx.trace_id.clone());
-                ctx._inflight = Some(Inflight::enter(&self.app().inflight));
+                if let Some(g) = crate::limits::guard_of(session) {
+                    g.header_done();
+                }
+                let app = self.app();
+                let limits = &app.config.request_limits;
+                ctx._inflight = Inflight::try_enter(&app.inflight, limits.max_inflight);
+                if ctx._inflight.is_none() {
+                    ctx.reject = Some(crate::limits::overloaded(limits.max_inflight));
+                } else if let Err(e) = crate::limits::check_head(session.req_header(), limits) {
+                    ctx.reject = Some(e);
+                }
             }
         }
         Ok(())
@@ -246,10 +274,19 @@ impl ProxyHttp for Edge {
         if let Some(leg) = ctx.leg.as_mut() {
             return leg.request_filter(session).await;
         }
-        let resp = match self.agent_request(session, ctx).await {
+        let result = match ctx.reject.take() {
+            Some(e) => Err(e),
+            None => self.agent_request(session, ctx).await,
+        };
+        // A request whose body was not read to its end (refused early) closes its connection
+        // after the answer: nothing it sent is drained or read as a next request.
+        if !session.is_body_done() {
+            session.set_keepalive(None);
+        }
+        let resp = match result {
             Ok(r) => r,
             Err(e) => {
-                if e.status == 413 {
+                if matches!(e.status, 408 | 413 | 414 | 431 | 503) {
                     session.set_keepalive(None);
                 }
                 ctx.trace.annotate(|s| {
@@ -491,6 +528,14 @@ impl ProxyHttp for Edge {
         if let Some(leg) = ctx.leg.as_mut() {
             return leg.fail(session, e).await;
         }
+        if session.response_written().is_some() {
+            // The answer was under way when the connection failed (say, the client stopped
+            // reading past `limits.write_timeout`): there is nothing more to say on it.
+            return FailToProxy {
+                error_code: 0,
+                can_reuse_downstream: false,
+            };
+        }
         let err = ApiError::new(500, "internal", "the edge could not complete the request");
         let _ = respond(
             session,
@@ -508,13 +553,16 @@ impl ProxyHttp for Edge {
         }
     }
 
-    async fn logging(&self, _session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         if let Some(leg) = ctx.leg.as_mut() {
             leg.finish_call(e);
             if let Some(span) = leg.finish_span(e) {
                 self.app().traces.record(span);
             }
             return;
+        }
+        if let Some(g) = crate::limits::guard_of(session) {
+            g.request_done();
         }
         let status = if ctx.status == 0 { 499 } else { ctx.status };
         crate::metrics::request(ctx.route, status, ctx.started.elapsed());

@@ -14,7 +14,7 @@ pub const API_KEY: &str = "demo-key";
 /// The token secret the test edge signs offer and booking ids with.
 pub const E2E_TOKEN_SECRET: &str = "e2e-token-secret-that-is-long-enough-1234";
 const DEMO_CONFIG: &str = include_str!("../../config/arigate.demo.yaml");
-const DEMO_MAPPING: &str = include_str!("../../config/demo-hotels.yaml");
+pub const DEMO_MAPPING: &str = include_str!("../../config/demo-hotels.yaml");
 
 /// A free loopback port (bound and released; the child binds it right after).
 pub fn free_addr() -> SocketAddr {

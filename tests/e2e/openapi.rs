@@ -262,10 +262,75 @@ async fn hb_offer(stack: &Stack, hotel: &str, days: i64) -> String {
         .expect("a refundable hotelbeds offer")
 }
 
+/// A raw answer as the document checker takes it.
+fn answer_of(r: &crate::rawhttp::RawResponse) -> Answer {
+    let raw = String::from_utf8_lossy(&r.body).into_owned();
+    Answer {
+        status: r.status,
+        headers: r.headers.clone(),
+        body: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+        raw,
+    }
+}
+
+/// Sends raw bytes on a fresh connection; the first answer, expected to have `status`.
+async fn raw_answer(stack: &Stack, raw: &[u8], status: u16) -> Answer {
+    let ex = crate::rawhttp::exchange(&stack.edge, raw, std::time::Duration::from_secs(5)).await;
+    let r = ex.responses().first().cloned().unwrap_or_else(|| {
+        panic!("no answer: {}", ex.text());
+    });
+    assert_eq!(
+        r.status,
+        status,
+        "{}\n→ {}",
+        String::from_utf8_lossy(&raw[..raw.len().min(300)]),
+        ex.text()
+    );
+    answer_of(&r)
+}
+
+/// The request limits every route shares (`limits:`): too many header fields (431), too long
+/// a target (414), too large a body on a GET route (413; static routes take none), a body that
+/// does not arrive in time (408).
+async fn limit_errors(spec: &Spec, stack: &Stack, method: &str, template: &str, path: &str) {
+    use crate::rawhttp::request;
+    let auth = format!("Bearer {API_KEY}");
+    let fields: Vec<(String, String)> = (0..101).map(|i| (format!("x-f{i}"), "1".into())).collect();
+    let mut h: Vec<(&str, &str)> = vec![("authorization", &auth)];
+    h.extend(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let a = raw_answer(stack, &request(method, path, &h, b""), 431).await;
+    spec.check(method, template, &a);
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let long = format!("{path}{sep}pad={}", "p".repeat(5000));
+    let a = raw_answer(
+        stack,
+        &request(method, &long, &[("authorization", &auth)], b""),
+        414,
+    )
+    .await;
+    spec.check(method, template, &a);
+    if method == "GET" {
+        let a = raw_answer(
+            stack,
+            &request(method, path, &[("authorization", &auth)], &[b' '; 70_000]),
+            413,
+        )
+        .await;
+        spec.check(method, template, &a);
+    } else {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: e\r\nauthorization: {auth}\r\ncontent-length: 10\r\n\r\n{{}}"
+        );
+        let a = raw_answer(stack, head.as_bytes(), 408).await;
+        spec.check(method, template, &a);
+    }
+}
+
 /// What every route answers alike: no API key or signature (401), another method (405) and, for
 /// routes that read a body, one just over the 64 KiB limit (413; small enough to be sent whole
-/// before the edge answers).
+/// before the edge answers); and the request limits ([`limit_errors`]).
 async fn shared_errors(spec: &Spec, stack: &Stack, method: &str, template: &str, path: &str) {
+    limit_errors(spec, stack, method, template, path).await;
     let post = method == "POST";
     spec.check(
         method,
@@ -324,7 +389,12 @@ async fn every_documented_operation_answers_as_documented() {
         booking_timeout: "1s",
         // Every failure mode is provoked on purpose here: no breaker may turn them into
         // `circuit_open` (the breaker has its own test in operations.rs).
-        extra_yaml: Some("circuit: {consecutive_failures: 0, error_rate_percent: 0}\n".into()),
+        // A short body deadline and a small in-flight cap, so 408 and 503 `overloaded` are quick
+        // to provoke (the requests here are sequential).
+        extra_yaml: Some(
+            "circuit: {consecutive_failures: 0, error_rate_percent: 0}\nlimits: {body_read_timeout: 1s, max_inflight: 8}\n"
+                .into(),
+        ),
         ..Options::default()
     })
     .await;
@@ -669,6 +739,39 @@ async fn every_documented_operation_answers_as_documented() {
         assert_eq!(a.status, 429, "{template}: {}", a.raw);
         spec.check(method, template, &a);
     }
+
+    // With `max_inflight` (8) requests waiting for their bodies, every operation is shed at once.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let mut c = crate::rawhttp::connect(&stack.edge).await;
+        use tokio::io::AsyncWriteExt;
+        let head = format!("POST /v1/search HTTP/1.1\r\nhost: e\r\nauthorization: Bearer {API_KEY}\r\ncontent-length: 100\r\n\r\n");
+        c.write_all(head.as_bytes()).await.expect("send");
+        held.push(c);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    for (method, template, path) in [
+        ("POST", "/v1/search", "/v1/search"),
+        ("GET", "/v1/destinations", "/v1/destinations"),
+        ("GET", "/v1/hotels", "/v1/hotels?destination=LIS"),
+        ("GET", "/v1/hotels/{hotel_id}", "/v1/hotels/ARG-LIS-0001"),
+        ("POST", "/v1/availability", "/v1/availability"),
+        ("POST", "/v1/bookings", "/v1/bookings"),
+        ("GET", "/v1/bookings/{booking_id}", "/v1/bookings/bk_x"),
+        (
+            "POST",
+            "/v1/bookings/{booking_id}/cancel",
+            "/v1/bookings/bk_x/cancel",
+        ),
+        ("POST", "/webhooks/{supplier}", "/webhooks/hotelbeds"),
+    ] {
+        let auth = format!("Bearer {API_KEY}");
+        let raw = crate::rawhttp::request(method, path, &[("authorization", &auth)], b"{}");
+        let a = raw_answer(&stack, &raw, 503).await;
+        assert_eq!(a.body["error"]["code"], "overloaded", "{path}: {}", a.raw);
+        spec.check(method, template, &a);
+    }
+    drop(held);
 
     // Everything documented was seen, but for the listed exceptions (which must stay unseen).
     let seen = spec.seen.lock().expect("lock").clone();

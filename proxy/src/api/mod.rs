@@ -116,40 +116,104 @@ pub fn authenticate<'a>(app: &'a App, session: &Session) -> Result<&'a Agent, Ap
     })
 }
 
-/// Reads the whole request body, refusing more than `max` bytes (413) as it streams.
-pub async fn read_body(session: &mut Session, max: usize) -> Result<Bytes, ApiError> {
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        413,
+        "payload_too_large",
+        format!("request bodies on this route are limited to {max} bytes"),
+    )
+}
+
+/// Refuses (413) a request whose `Content-Length` is over `max`, before reading any of it.
+/// (Pingora already refused unparseable or conflicting lengths with 400.)
+pub fn check_declared_length(session: &Session, max: usize) -> Result<(), ApiError> {
     if let Some(len) = session
         .req_header()
         .headers
         .get("content-length")
         .and_then(|v| v.to_str().ok())
     {
-        if len.parse::<usize>().map_or(true, |n| n > max) {
-            return Err(ApiError::new(
-                413,
-                "payload_too_large",
-                format!("request bodies are limited to {max} bytes"),
-            ));
+        if len.trim().parse::<u64>().map_or(true, |n| n > max as u64) {
+            return Err(too_large(max));
         }
     }
-    let mut body = bytes::BytesMut::new();
-    loop {
-        match session.read_request_body().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > max {
-                    return Err(ApiError::new(
-                        413,
-                        "payload_too_large",
-                        format!("request bodies are limited to {max} bytes"),
-                    ));
+    Ok(())
+}
+
+/// Reads the whole request body, refusing more than `max` bytes (413) as it streams — chunked
+/// bodies included — and a body not complete within `within` (408, `limits.body_read_timeout`).
+pub async fn read_body(
+    session: &mut Session,
+    max: usize,
+    within: std::time::Duration,
+) -> Result<Bytes, ApiError> {
+    check_declared_length(session, max)?;
+    let read = async {
+        let mut body = bytes::BytesMut::new();
+        loop {
+            match session.read_request_body().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > max {
+                        return Err(too_large(max));
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
+                Ok(None) => return Ok(body.freeze()),
+                Err(e) if e.etype() == &pingora_error::ErrorType::ReadTimedout => {
+                    return Err(body_timeout())
+                }
+                Err(_) => return Err(ApiError::bad_request("could not read the request body")),
             }
-            Ok(None) => break,
-            Err(_) => return Err(ApiError::bad_request("could not read the request body")),
+        }
+    };
+    match tokio::time::timeout(within, read).await {
+        Ok(r) => r,
+        Err(_) => Err(body_timeout()),
+    }
+}
+
+fn body_timeout() -> ApiError {
+    crate::metrics::client_timeout(crate::metrics::ClientTimeout::Body);
+    ApiError::new(
+        408,
+        "request_timeout",
+        "the request body did not arrive in time",
+    )
+}
+
+/// Refuses request targets that could be read as more than one path (400): absolute-form and
+/// authority-form targets, `*`, empty, `.` or `..` segments, backslashes, and percent-encoded
+/// dots, slashes and backslashes. The router then sees each path one way only.
+pub fn check_target(req: &pingora_http::RequestHeader) -> Result<(), ApiError> {
+    let bad = |why: &str| {
+        Err(ApiError::bad_request(format!(
+            "the request target {why}; send the canonical origin-form path"
+        )))
+    };
+    // The target as sent (Pingora keeps absolute-form targets whole here).
+    let raw = req.raw_path();
+    let path = raw.split(|b| *b == b'?').next().unwrap_or_default();
+    if path.first() != Some(&b'/') || req.uri.scheme().is_some() || req.uri.authority().is_some() {
+        return bad("is not in origin form (absolute-form, authority-form and * are refused)");
+    }
+    if path.contains(&b'\\') {
+        return bad("contains a backslash");
+    }
+    let has = |needle: &[u8]| {
+        path.windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    if has(b"%2e") || has(b"%2f") || has(b"%5c") || has(b"%00") {
+        return bad("percent-encodes a dot, slash, backslash or NUL");
+    }
+    let mut segs = path[1..].split(|b| *b == b'/').peekable();
+    while let Some(seg) = segs.next() {
+        // A trailing slash is left to the router (a 404); empty segments elsewhere are refused.
+        if seg == b"." || seg == b".." || (seg.is_empty() && segs.peek().is_some()) {
+            return bad("has an empty, . or .. segment");
         }
     }
-    Ok(body.freeze())
+    Ok(())
 }
 
 /// The query parameter `name`, percent-decoded.
@@ -207,6 +271,37 @@ mod tests {
             Route::resolve("GET", "/__leg/hotelbeds/search").map_err(|e| e.status),
             Err(404)
         );
+    }
+
+    #[test]
+    fn only_canonical_origin_form_targets_pass() {
+        let check = |t: &str| {
+            let h = pingora_http::RequestHeader::build("GET", t.as_bytes(), None).expect("head");
+            check_target(&h).map_err(|e| e.status)
+        };
+        for ok in [
+            "/v1/search",
+            "/v1/hotels/",
+            "/v1/hotels?destination=LIS",
+            "/v1/hotels/A.B",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "//v1/search",
+            "/v1//search",
+            "/v1/../admin",
+            "/v1/./search",
+            "/v1/%2e%2e/admin",
+            "/v1/%2E/search",
+            "/v1%2fsearch",
+            "/v1%5Csearch",
+            "/v1/search%00",
+            "http://evil/v1/search",
+            "*",
+        ] {
+            assert_eq!(check(bad), Err(400), "{bad}");
+        }
     }
 
     #[test]
