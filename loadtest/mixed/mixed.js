@@ -17,10 +17,18 @@ const business = new Counter('business_outcomes');
 
 function arrivals(share) {
   const r = Math.max(1, Math.round(rate * share));
-  return {
+  const s = {
     executor: 'constant-arrival-rate', rate: r, timeUnit: '1s', duration: duration,
     preAllocatedVUs: Math.max(5, r), maxVUs: Math.max(20, r * 10),
   };
+  // FIXED_VUS: a fixed client pool (all VUs allocated up front, none added later), so the
+  // number of agent connections is constant from the start (the soak's memory verdict needs it).
+  if (__ENV.FIXED_VUS) {
+    const n = Math.max(2, Math.round(Number(__ENV.FIXED_VUS) * share));
+    s.preAllocatedVUs = n;
+    s.maxVUs = n;
+  }
+  return s;
 }
 
 export const options = {

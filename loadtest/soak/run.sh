@@ -30,6 +30,10 @@ lt_start_sims
 CFG=$LT_LOG/soak-edge.yaml
 sed "s|^mapping: .*|mapping: $LT_ROOT/config/demo-hotels.yaml|" "$LT_ROOT/loadtest/common/edge.yaml" >"$CFG"
 printf 'limits:\n  idempotency_entries: %s\n' "${IDEMPOTENCY_ENTRIES:-500}" >>"$CFG"
+# The same for the caches and the span store: small budgets that fill during warm-up.
+sed -i "s|^  excerpt_bytes: 4096|  excerpt_bytes: 4096\n  memory_spans: ${MEMORY_SPANS:-5000}|" "$CFG"
+printf 'cache:\n  memory_bytes: %s\n  answers_max_bytes: %s\n  answers_max_entries: %s\n' \
+  "${CACHE_BYTES:-8388608}" "${ANSWER_BYTES:-2097152}" "${ANSWER_ENTRIES:-500}" >>"$CFG"
 lt_start_edge "$CFG"
 declare -A latency=([hotelbeds]=50 [expedia-rapid]=90 [ota-soap]=130 [derbysoft]=170 [dida]=200)
 for p in "${PROTOCOLS[@]}"; do lt_sim_scenario "$p" "slow:${latency[$p]}" search; done
@@ -55,7 +59,7 @@ echo "machine: $(lt_machine)"
 echo "soak: $DURATION at $RATE req/s, samples every $INTERVAL s into $CSV"
 rc=0
 taskset -c "$LOAD_CPU" k6 run --no-usage-report -e BASE="$LT_EDGE" -e RATE="$RATE" -e DURATION="$DURATION" \
-  -e SUMMARY="$SUMMARY" "$LT_ROOT/loadtest/mixed/mixed.js" >"$LT_LOG/k6-soak.txt" 2>&1 || rc=$?
+  -e SUMMARY="$SUMMARY" -e FIXED_VUS="${FIXED_VUS:-$((RATE * 2))}" "$LT_ROOT/loadtest/mixed/mixed.js" >"$LT_LOG/k6-soak.txt" 2>&1 || rc=$?
 echo "k6 exit status: $rc (99: a latency or error threshold of mixed.js failed; the soak's verdict is below)"
 read -r n err biz < <(python3 "$LT_ROOT/loadtest/common/k6sum.py" "$SUMMARY" http_reqs:count errors:rate business_outcomes:count)
 echo "| kind | p50 ms | p99 ms |"

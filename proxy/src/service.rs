@@ -553,6 +553,23 @@ impl ProxyHttp for Edge {
         }
     }
 
+    /// A leg abandoned by its search (the deadline passed, or enough suppliers answered) ends
+    /// with a read error on the subrequest's own downstream side. That is the design working,
+    /// already recorded in the leg's span and metrics, so it is not logged as an error; every
+    /// other failure still is.
+    fn suppress_error_log(&self, _session: &Session, ctx: &RequestCtx, e: &Error) -> bool {
+        let abandoned = ctx.leg.is_some()
+            && e.esource() == &pingora_error::ErrorSource::Downstream
+            && matches!(
+                e.etype(),
+                ErrorType::ReadError | ErrorType::ConnectionClosed
+            );
+        if abandoned {
+            tracing::debug!(error = %e, "supplier leg abandoned by its search");
+        }
+        abandoned
+    }
+
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         if let Some(leg) = ctx.leg.as_mut() {
             leg.finish_call(e);

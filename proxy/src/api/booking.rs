@@ -396,22 +396,18 @@ pub async fn book(
         Ok(Reply::Booking {
             booking: Some(info),
         }) => info,
-        Ok(_) => return Err(unexpected("a booking")),
+        // A book call that answered something other than a booking may still have booked: its
+        // outcome is unknown like a timeout's, and the key stays taken so a retry replays.
+        Ok(_) => {
+            tracing::warn!(
+                supplier = supplier.code(),
+                "book answered without a booking; outcome unknown, reconcile by client reference"
+            );
+            unknown_booking(&client_ref)
+        }
         Err(e) if outcome_unknown(e.class) => {
             tracing::warn!(supplier = supplier.code(), class = %e.class, "book outcome unknown; reconcile by client reference");
-            BookingInfo {
-                key: BookingKey {
-                    supplier_reference: String::new(),
-                    client_reference: client_ref.clone(),
-                    token: String::new(),
-                },
-                status: BookingStatus::Unknown,
-                price: None,
-                hotel_code: None,
-                stay: None,
-                penalty: None,
-                cancellation_reference: None,
-            }
+            unknown_booking(&client_ref)
         }
         Err(e) => {
             if matches!(e.class, ErrorClass::SoldOut | ErrorClass::PriceChanged) {
@@ -461,6 +457,24 @@ pub async fn book(
         })
         .await;
     Ok(resp)
+}
+
+/// A booking whose state at the supplier is not known yet: a later query settles it by our
+/// client reference.
+fn unknown_booking(client_ref: &str) -> BookingInfo {
+    BookingInfo {
+        key: BookingKey {
+            supplier_reference: String::new(),
+            client_reference: client_ref.to_string(),
+            token: String::new(),
+        },
+        status: BookingStatus::Unknown,
+        price: None,
+        hotel_code: None,
+        stay: None,
+        penalty: None,
+        cancellation_reference: None,
+    }
 }
 
 /// A book call whose effect at the supplier cannot be known from its failure.
