@@ -408,6 +408,36 @@ async fn the_same_idempotency_key_books_once() {
     assert_eq!(stack.counters("hotelbeds").get("book").copied(), Some(1));
 }
 
+/// Without Redis the edge's idempotency store dies with the process. A retry after a restart
+/// still books once: the supplier reference is derived from the key, and OTA answers a repeated
+/// reference with the reservation it already committed, which the edge reads instead of
+/// committing again (found by the chaos test: it used to be a 502).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_retried_after_an_edge_restart_is_the_same_booking_at_ota() {
+    let mut stack = Stack::start().await;
+    let offer = offer_of(&stack, "ota-soap").await;
+    let id = offer["offer_id"].as_str().unwrap_or("").to_string();
+    let first = stack.book(&id, "kept-by-ota").await;
+    assert_eq!(first.status, 201, "{}", first.raw);
+    stack.restart_edge().await;
+    let again = stack.book(&id, "kept-by-ota").await;
+    assert_eq!(again.status, 201, "{}", again.raw);
+    assert_eq!(
+        again.header("idempotent-replayed"),
+        None,
+        "the store died with the edge"
+    );
+    assert_eq!(again.body["status"], first.body["status"], "{}", again.raw);
+    assert_eq!(
+        again.body["supplier_reference"], first.body["supplier_reference"],
+        "{}\n{}",
+        first.raw, again.raw
+    );
+    assert_eq!(stack.sim("ota-soap").state.bookings.lock().len(), 1);
+    let counters = stack.counters("ota-soap");
+    assert_eq!(counters.get("res_commit").copied(), Some(1), "{counters:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_duplicates_of_one_booking_conflict_and_book_once() {
     let stack = Stack::start().await;

@@ -253,6 +253,13 @@ fn request_body(call: &Call) -> SupplierResult<(&'static str, String, String)> {
                 .ok_or_else(|| {
                     SupplierError::invalid("an OTA Commit needs the hold id of its Initiate")
                 })?;
+            if let Some(confirmation) = hold.strip_prefix(ALREADY_BOOKED) {
+                return Ok((
+                    "OTA_ReadRQ",
+                    String::new(),
+                    read_request("10", confirmation),
+                ));
+            }
             Ok((
                 "OTA_HotelResRQ",
                 r#" ResStatus="Commit""#.into(),
@@ -1064,14 +1071,27 @@ fn stay_total(total: &Element) -> SupplierResult<(Money, bool)> {
     }
 }
 
+/// The handle of an Initiate that answered an already committed reservation: the prefix, then
+/// its confirmation (`ResID_Type` 10).
+const ALREADY_BOOKED: &str = "booked:";
+
 /// Initiate answer: the hold id (`ResID_Type` 14) is the handle; a `Total` other than the
 /// expected one is a price change even without Error 189.
 fn prepared(rs: &Element, offer: &OfferKey) -> SupplierResult<Prepared> {
     let res = reservation(rs)
         .ok_or_else(|| SupplierError::malformed("no HotelReservation in the Initiate answer"))?;
-    let handle = reservation_id(res, "14").ok_or_else(|| {
-        SupplierError::malformed("Initiate answer without a hold id (ResID_Type 14)")
-    })?;
+    let handle = match (reservation_id(res, "14"), reservation_id(res, "10")) {
+        // A repeated Initiate for a reservation already committed answers that reservation, with
+        // its confirmation (idempotent on `UniqueID Type="16"`): the book step then reads it
+        // instead of committing again.
+        (_, Some(confirmation)) => format!("{ALREADY_BOOKED}{confirmation}"),
+        (Some(hold), None) => hold,
+        (None, None) => {
+            return Err(SupplierError::malformed(
+                "Initiate answer without a hold id (ResID_Type 14)",
+            ))
+        }
+    };
     let price = reservation_total(res)?.unwrap_or_else(|| offer.price.clone());
     if price != offer.price {
         return Err(SupplierError::new(

@@ -641,6 +641,45 @@ fn initiate_answer_gives_the_hold() {
 }
 
 #[test]
+fn a_repeated_initiate_of_a_committed_reservation_is_read_not_committed_again() {
+    let c = connector();
+    // The simulator (and OTA) answer a repeated Type 16 reference with the reservation as it
+    // stands: here already committed, with its confirmation and no hold.
+    let reply = c
+        .parse(
+            &Call::Prepare {
+                offer: offer("242.00"),
+                book: book_input(),
+            },
+            &ok(fixture!("res_commit_rs.xml")),
+        )
+        .unwrap();
+    let Reply::Prepared { prepared } = reply else {
+        panic!("not prepared: {reply:?}");
+    };
+    let book = Call::Book {
+        offer: offer("242.00"),
+        book: book_input(),
+        prepared: Some(prepared),
+    };
+    let req = c.build(&book, &cx()).unwrap();
+    assert_eq!(req.get_header("SOAPAction"), Some("\"OTA_ReadRQ\""));
+    let rq = body_of(&req);
+    let ids: Vec<_> = rq
+        .descendants("UniqueID")
+        .iter()
+        .map(|u| (u.attr("Type").unwrap(), u.attr("ID").unwrap()))
+        .collect();
+    assert_eq!(ids, [("10", "SX-88213")]);
+    assert_eq!(
+        c.parse(&book, &ok(fixture!("res_commit_rs.xml"))).unwrap(),
+        Reply::Booking {
+            booking: Some(expected_booking(BookingStatus::Confirmed))
+        }
+    );
+}
+
+#[test]
 fn initiate_hold_expiry_follows_the_echoed_timestamp() {
     let body = String::from_utf8(fixture!("res_initiate_rs.xml").to_vec())
         .unwrap()
