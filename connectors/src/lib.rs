@@ -167,6 +167,13 @@ pub trait Connector: Send + Sync {
     fn cancel_prelude(&self) -> CancelPrelude {
         CancelPrelude::None
     }
+
+    /// Whether the price of the offer with this key includes taxes, as its supplier quoted it
+    /// (see `SupplierOffer::taxes_included`): what re-check answers report.
+    fn taxes_included(&self, offer: &OfferKey) -> bool {
+        let _ = offer;
+        true
+    }
 }
 
 /// Builds the connector for a protocol; every error it returns is [`SupplierError::sanitized`].
@@ -220,5 +227,9 @@ impl Connector for Sanitizing {
 
     fn cancel_prelude(&self) -> CancelPrelude {
         self.inner.cancel_prelude()
+    }
+
+    fn taxes_included(&self, offer: &OfferKey) -> bool {
+        self.inner.taxes_included(offer)
     }
 }

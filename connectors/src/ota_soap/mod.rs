@@ -197,6 +197,11 @@ impl Connector for OtaSoap {
     fn book_prelude(&self, _offer: &OfferKey) -> BookPrelude {
         BookPrelude::Prepare
     }
+
+    /// An offer quoted with `AmountBeforeTax` alone carries [`BEFORE_TAX`] in its key.
+    fn taxes_included(&self, offer: &OfferKey) -> bool {
+        offer.token != BEFORE_TAX
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1002,8 +1007,10 @@ fn recheck_outcome(rs: &Element, offer: &OfferKey) -> SupplierResult<RecheckOutc
     } else {
         RecheckStatus::PriceChanged
     };
+    // The live answer's tax basis, which the key's token records.
     let key = OfferKey {
         price: price.clone(),
+        token: live.offer.key.token,
         ..offer.clone()
     };
     Ok(RecheckOutcome {

@@ -1056,4 +1056,27 @@ fn taxes(#[case] total: &str, #[case] price: &str, #[case] included: bool) {
         "AmountBeforeTax"
     };
     assert_eq!(sent.attr(attr), Some(price), "{attr}");
+
+    // A re-check of the offer reports the basis of the live answer (through the connector's
+    // `taxes_included`, which the edge's re-check answer shows), not the search's.
+    let c = crate::connector_for(Protocol::OtaSoap, connector().credentials.clone());
+    assert_eq!(c.taxes_included(&o.key), included);
+    let searched_after_tax = OfferKey {
+        token: String::new(),
+        ..o.key.clone()
+    };
+    let reply = c
+        .parse(
+            &Call::Recheck {
+                offer: searched_after_tax,
+            },
+            &ok(body.as_bytes()),
+        )
+        .unwrap();
+    let Reply::Recheck { outcome } = reply else {
+        panic!("not a re-check: {reply:?}");
+    };
+    assert_eq!(outcome.price, Some(eur(price)));
+    let live = outcome.key.expect("a live key");
+    assert_eq!(c.taxes_included(&live), included);
 }

@@ -249,20 +249,21 @@ pub async fn availability(tx: &Tx<'_>, body: &[u8]) -> Result<ApiResponse, ApiEr
         s.attributes.insert("outcome".into(), status.into());
     });
     let mut out = json!({"status": status, "offer_id": offer_id, "supplier": claims.supplier});
+    let key = outcome.key.clone().unwrap_or_else(|| claims.key.clone());
+    if let Some(price) = &outcome.price {
+        let mut p = tx.money(price, &claims.currency);
+        p["taxes_included"] = json!(supplier.connector.taxes_included(&key));
+        out["price"] = p;
+    }
     if outcome.status != RecheckStatus::SoldOut {
         // A fresh offer id that also names this re-check, so the booking's story includes it.
         let fresh = OfferClaims {
-            key: outcome.key.unwrap_or_else(|| claims.key.clone()),
+            key,
             exp: chrono::Utc::now().timestamp() + tx.app.config.tokens.offer_ttl.as_secs() as i64,
             recheck_trace_id: Some(tx.trace.trace_id.clone()),
             ..claims.clone()
         };
         out["offer_id"] = json!(tx.app.tokens.sign("of", &fresh));
-    }
-    if let Some(price) = &outcome.price {
-        let mut p = tx.money(price, &claims.currency);
-        p["taxes_included"] = json!(true);
-        out["price"] = p;
     }
     if let Some(exp) = outcome.expires_at {
         out["expires_at"] = json!(exp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
