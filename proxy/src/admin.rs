@@ -141,6 +141,7 @@ impl ServeHttp for Admin {
                                 "retry_in_ms": snap.retry_in.map(|d| d.as_millis() as u64),
                             },
                             "in_flight": s.concurrency.in_flight(),
+                            "recent": s.recent.summary(),
                             "min_pull_interval_ms": c.min_pull_interval.as_millis() as u64,
                             "rate_limit_rps": c.rate_limit_rps,
                         })

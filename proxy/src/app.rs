@@ -36,6 +36,8 @@ pub struct SupplierRuntime {
     pub concurrency: Arc<ConcurrencyLimit>,
     /// Its request-rate cap (`rate_limit_rps`), a GCRA bucket of one second's burst.
     pub rate: Option<RateLimiter>,
+    /// Latency and outcome of its last calls, for `/admin/suppliers`. Kept across reloads.
+    pub recent: Arc<crate::protection::RecentCalls>,
 }
 
 impl SupplierRuntime {
@@ -221,7 +223,9 @@ impl App {
                     }
                     None => Arc::new(ConcurrencyLimit::new(s.max_concurrency)),
                 };
+                let recent = before.map_or_else(Default::default, |b| b.recent.clone());
                 Arc::new(SupplierRuntime {
+                    recent,
                     connector: connector_for(s.protocol, s.credentials.clone()),
                     config: s.clone(),
                     bearer: tokio::sync::Mutex::new(None),

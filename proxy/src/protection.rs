@@ -172,8 +172,79 @@ impl SupplierGuard {
         let elapsed = ended.saturating_duration_since(self.started);
         let code = self.supplier.code();
         metrics::supplier_call(code, self.op, SupplierOutcome::of(result), elapsed);
+        self.supplier.recent.record(elapsed, result.is_ok());
         if let Some(t) = self.permit.record(CallOutcome::of(result), Instant::now()) {
             report(code, &t);
+        }
+    }
+}
+
+/// The last [`RecentCalls::CAPACITY`] calls that reached a supplier: how long each took and
+/// whether it failed. A fixed ring behind a short lock (no await inside), read only by
+/// `/admin/suppliers`, so an SRE sees a supplier's latency now without querying Prometheus.
+pub struct RecentCalls {
+    ring: parking_lot::Mutex<Ring>,
+}
+
+struct Ring {
+    /// Microseconds (saturating at u32::MAX, about 71 minutes) and success, oldest overwritten.
+    calls: Box<[(u32, bool); RecentCalls::CAPACITY]>,
+    next: usize,
+    len: usize,
+}
+
+/// What [`RecentCalls::summary`] reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RecentSummary {
+    pub calls: usize,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub error_rate: Option<f64>,
+}
+
+impl Default for RecentCalls {
+    fn default() -> Self {
+        RecentCalls {
+            ring: parking_lot::Mutex::new(Ring {
+                calls: Box::new([(0, false); RecentCalls::CAPACITY]),
+                next: 0,
+                len: 0,
+            }),
+        }
+    }
+}
+
+impl RecentCalls {
+    pub const CAPACITY: usize = 256;
+
+    pub fn record(&self, took: Duration, ok: bool) {
+        let micros = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
+        let mut ring = self.ring.lock();
+        let at = ring.next;
+        ring.calls[at] = (micros, ok);
+        ring.next = (at + 1) % Self::CAPACITY;
+        ring.len = (ring.len + 1).min(Self::CAPACITY);
+    }
+
+    /// p50/p99 latency (nearest rank) and error rate over the calls in the ring.
+    pub fn summary(&self) -> RecentSummary {
+        let (mut micros, failures) = {
+            let ring = self.ring.lock();
+            let calls = &ring.calls[..ring.len];
+            let failures = calls.iter().filter(|(_, ok)| !ok).count();
+            (calls.iter().map(|(m, _)| *m).collect::<Vec<_>>(), failures)
+        };
+        micros.sort_unstable();
+        let n = micros.len();
+        let rank = |q: f64| {
+            let i = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
+            f64::from(micros[i]) / 1000.0
+        };
+        RecentSummary {
+            calls: n,
+            p50_ms: (n > 0).then(|| rank(0.50)),
+            p99_ms: (n > 0).then(|| rank(0.99)),
+            error_rate: (n > 0).then(|| failures as f64 / n as f64),
         }
     }
 }
@@ -192,6 +263,25 @@ fn refused(supplier: &SupplierRuntime, op: &'static str, r: Refusal) -> Refusal 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_calls_keep_the_last_ring_and_rank_their_latency() {
+        let recent = RecentCalls::default();
+        assert_eq!(recent.summary().p50_ms, None);
+        // 300 slow failures, then 256 calls of 1..=256 ms with every fourth failing: the ring
+        // holds only the last 256.
+        for _ in 0..300 {
+            recent.record(Duration::from_secs(9), false);
+        }
+        for ms in 1..=256u64 {
+            recent.record(Duration::from_millis(ms), ms % 4 != 0);
+        }
+        let s = recent.summary();
+        assert_eq!(s.calls, 256);
+        assert_eq!(s.p50_ms, Some(128.0));
+        assert_eq!(s.p99_ms, Some(254.0));
+        assert_eq!(s.error_rate, Some(0.25));
+    }
 
     fn timeout() -> Result<(), SupplierError> {
         Err(SupplierError::new(ErrorClass::SupplierTimeout, "", "slow"))

@@ -495,6 +495,51 @@ async fn static_routes_list_destinations_hotels_and_content_with_supplier_codes(
     assert_eq!(missing.status, 404);
 }
 
+/// `/admin/suppliers` shows each supplier's recent latency and error rate, from the calls that
+/// reached it: a supplier made slow shows it, a quick one does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_listener_shows_each_suppliers_recent_latency() {
+    let stack = Stack::start_with(Options {
+        supplier_timeout: "1s",
+        deadline: "2s",
+        ..Options::default()
+    })
+    .await;
+    stack
+        .set_scenario("dida", "slow:400", Some(&["search"]))
+        .await;
+    let hotels = shared_hotels(3);
+    let ids: Vec<&str> = hotels.iter().map(String::as_str).collect();
+    for days in [30, 31, 32] {
+        let r = stack
+            .agent("POST", "/v1/search", Some(&search_body(&ids, days)))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.raw);
+    }
+    let a = http(
+        "GET",
+        &format!("{}/admin/suppliers", stack.admin),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    let recent = |code: &str| {
+        a.body["suppliers"]
+            .as_array()
+            .and_then(|l| l.iter().find(|s| s["code"] == code))
+            .map(|s| s["recent"].clone())
+            .unwrap_or_default()
+    };
+    let (dida, hotelbeds) = (recent("dida"), recent("hotelbeds"));
+    assert_eq!(dida["calls"], searches(&stack, "dida"), "{}", a.raw);
+    assert!(dida["calls"].as_u64().unwrap_or(0) >= 3, "{}", a.raw);
+    let p50 = |v: &Value| v["p50_ms"].as_f64().unwrap_or(f64::NAN);
+    assert!(p50(&dida) >= 400.0, "{}", a.raw);
+    assert!(p50(&hotelbeds) < p50(&dida) - 200.0, "{}", a.raw);
+    assert_eq!(dida["error_rate"], 0.0, "{}", a.raw);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_listener_lists_suppliers_without_secrets() {
     let stack = Stack::start().await;
