@@ -41,8 +41,9 @@ for p in "${PROTOCOLS[@]}"; do lt_sim_scenario "$p" "slow:${latency[$p]}" search
 CSV=$LT_LOG/soak.csv
 SUMMARY=$LT_LOG/soak-summary.json
 # fds counts every open descriptor; agent_conns the agent connections among them (k6 opens more
-# when it falls behind, so they follow the load): fds - agent_conns is what must stay flat.
-echo "seconds,rss_kb,fds,agent_conns,threads" >"$CSV"
+# when it falls behind, so they follow the load) and upstream_conns the edge's keep-alive
+# connections to the simulators (their pool follows supplier latency): the rest must stay flat.
+echo "seconds,rss_kb,fds,agent_conns,threads,upstream_conns" >"$CSV"
 (
   t0=$(date +%s)
   while kill -0 "$EDGE_PID" 2>/dev/null; do
@@ -50,7 +51,8 @@ echo "seconds,rss_kb,fds,agent_conns,threads" >"$CSV"
     fds=$(ls "/proc/$EDGE_PID/fd" 2>/dev/null | wc -l)
     conns=$(ss -tn state established "( sport = :${LT_LISTEN##*:} )" 2>/dev/null | tail -n +2 | wc -l)
     thr=$(awk '/^Threads/ {print $2}' "/proc/$EDGE_PID/status" 2>/dev/null || true)
-    echo "$(($(date +%s) - t0)),$rss,$fds,$conns,$thr" >>"$CSV"
+    up=$(ss -tn state established "( dport >= :$((BASE_PORT + 101)) and dport <= :$((BASE_PORT + 105)) )" 2>/dev/null | tail -n +2 | wc -l)
+    echo "$(($(date +%s) - t0)),$rss,$fds,$conns,$thr,$up" >>"$CSV"
     sleep "$INTERVAL"
   done
 ) &
@@ -74,7 +76,9 @@ grep -E '✗|checks' "$LT_LOG/k6-soak.txt" | sed 's/^ */  k6: /' || true
 sleep "$INTERVAL"
 python3 - "$CSV" "$WARMUP_PCT" <<'PY'
 import csv, sys
-rows = [(int(r["seconds"]), int(r["rss_kb"]), int(r["fds"]) - int(r["agent_conns"]), int(r["agent_conns"]))
+rows = [(int(r["seconds"]), int(r["rss_kb"]),
+         int(r["fds"]) - int(r["agent_conns"]) - int(r.get("upstream_conns") or 0), int(r["agent_conns"]),
+         int(r.get("upstream_conns") or 0))
         for r in csv.DictReader(open(sys.argv[1])) if r["rss_kb"]]
 if len(rows) < 5:
     sys.exit("too few samples")
@@ -86,15 +90,16 @@ tail = sorted(r[1] for r in after[-max(3, len(after) // 10):])
 end_rss = tail[len(tail) // 2]
 growth = (end_rss - warm[1]) / warm[1] * 100
 peak = max(r[1] for r in after)
-# Upstream keep-alive connections come and go with latency: the end (lowest of the last three
-# samples) is compared with the highest of the first three after warm-up.
+# The end (lowest of the last three samples) is compared with the highest of the first three
+# after warm-up.
 fd_warm, fd_end, fd_max = max(r[2] for r in after[:3]), min(r[2] for r in after[-3:]), max(r[2] for r in after)
 ok_rss = growth < 5
 ok_fd = fd_end <= fd_warm
 print(f"RSS kB: start {rows[0][1]}, after warm-up ({warm[0]} s) {warm[1]}, end ({last[0]} s, median of last tenth) "
       f"{end_rss}, peak after warm-up {peak}; growth after warm-up {growth:+.1f} % (< 5 %: {'met' if ok_rss else 'NOT met'})")
-print(f"fds other than agent connections: start {rows[0][2]}, after warm-up {fd_warm}, end {fd_end}, "
+print(f"fds other than agent and upstream connections: start {rows[0][2]}, after warm-up {fd_warm}, end {fd_end}, "
       f"max {fd_max} (no growth: {'met' if ok_fd else 'NOT met'}); agent connections: after warm-up "
-      f"{warm[3]}, end {last[3]}, max {max(r[3] for r in after)}")
+      f"{warm[3]}, end {last[3]}, max {max(r[3] for r in after)}; upstream connections: after warm-up "
+      f"{warm[4]}, end {last[4]}, max {max(r[4] for r in after)}")
 sys.exit(0 if ok_rss and ok_fd else 1)
 PY
