@@ -18,7 +18,10 @@ LT_ADMIN=http://$LT_ADMIN_LISTEN
 LT_LOG=${LT_LOG:-/tmp/arigate-loadtest}
 mkdir -p "$LT_LOG"
 PROTOCOLS=(hotelbeds expedia-rapid ota-soap derbysoft dida)
-declare -A SIM_PORT=([hotelbeds]=37101 [expedia-rapid]=37102 [ota-soap]=37103 [derbysoft]=37104 [dida]=37105)
+# Simulator ports: LT_SIM_PORT_BASE + 1..5 (set it, LT_LISTEN and LT_ADMIN_LISTEN to run two set-ups at once).
+LT_SIM_PORT_BASE=${LT_SIM_PORT_BASE:-37100}
+declare -A SIM_PORT=([hotelbeds]=$((LT_SIM_PORT_BASE + 1)) [expedia-rapid]=$((LT_SIM_PORT_BASE + 2))
+  [ota-soap]=$((LT_SIM_PORT_BASE + 3)) [derbysoft]=$((LT_SIM_PORT_BASE + 4)) [dida]=$((LT_SIM_PORT_BASE + 5)))
 LT_PIDS=()
 EDGE_PID=
 declare -A SIM_PID=()
