@@ -106,10 +106,12 @@ impl Traces {
         self.sink.stats()
     }
 
-    /// How many bytes of a request or response to copy into a span (room for redaction to see
-    /// whole secrets before the writer trims to `excerpt_bytes`).
+    /// How many bytes of a request or response to copy into a span: the kept bytes and the
+    /// margin redaction reads past them, so the writer sees whole secrets before it trims to
+    /// `excerpt_bytes`.
     pub fn excerpt_limit(&self) -> usize {
-        self.excerpt_bytes.saturating_mul(2)
+        self.excerpt_bytes
+            .saturating_add(arigate_telemetry::redact::REDACT_MARGIN)
     }
 
     /// The first bytes of `data` as text, for a span excerpt.

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use regex::{Captures, Regex};
+use regex::{Captures, Regex, RegexSet};
 
 /// What a redacted value is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
@@ -21,6 +21,9 @@ pub const REDACTED: &str = "[REDACTED]";
 pub const CARD: &str = "[CARD]";
 /// Appended where the sink cut an oversized excerpt on the request path.
 pub const CUT_MARK: &str = "…[cut]";
+/// Bytes past an excerpt's cut that redaction still reads, so a secret straddling the cut is
+/// seen whole (names and values of credentials are far shorter); the rest is never scanned.
+pub const REDACT_MARGIN: usize = 512;
 
 /// Key fragments that make a field, header, element or parameter secret (case-insensitive).
 const KEYS: &str = r"(?:password|passwd|pwd|passphrase|secret|api[-_]?key|authorization|signature|(?:access|refresh|id|auth|session|oauth|bearer|api|csrf)[-_]?token|license[-_]?key|private[-_]?key|cvv2?|cvc2?|card[-_]?(?:number|num|no)|security[-_]?code|series[-_]?code|cookie)";
@@ -35,6 +38,24 @@ fn re(pattern: &str) -> Regex {
 
 /// Cheap test: does the text mention anything a keyed rule could redact?
 static PREFILTER: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i){KEYS}|bearer|basic|eyJ")));
+
+/// The keyed rules in the order [`redact`] applies them, as one set: a single pass says which
+/// rules match at all, so text that mentions a key runs only the rules that can change it (a
+/// supplier request with an `Api-key` header line runs one rule, not nine passes of each).
+static RULES: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        BEARER.as_str(),
+        BASIC.as_str(),
+        JWT.as_str(),
+        JSON_STRING.as_str(),
+        JSON_SCALAR.as_str(),
+        JSON_ESCAPED.as_str(),
+        XML_ELEMENT.as_str(),
+        KEY_EQUALS.as_str(),
+        HEADER_LINE.as_str(),
+    ])
+    .expect("redaction patterns are static and valid")
+});
 
 /// `"secret_key": "value"` (JSON string value, possibly unterminated).
 static JSON_STRING: LazyLock<Regex> = LazyLock::new(|| {
@@ -115,35 +136,57 @@ pub fn is_secret_name(name: &str) -> bool {
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
     if PREFILTER.is_match(text) {
-        out = apply(out, &BEARER, |c| format!("{}{REDACTED}", &c[1]));
-        out = apply(out, &BASIC, |c| {
-            if looks_like_base64(&c[2]) {
-                format!("{}{REDACTED}", &c[1])
-            } else {
-                c[0].to_string()
-            }
-        });
-        out = apply(out, &JWT, |_| REDACTED.to_string());
-        out = apply(out, &JSON_STRING, |c| format!("{}\"{REDACTED}\"", &c[1]));
-        out = apply(out, &JSON_SCALAR, |c| format!("{}\"{REDACTED}\"", &c[1]));
-        out = apply(out, &JSON_ESCAPED, |c| {
-            format!("{}\\\"{REDACTED}\\\"", &c[1])
-        });
-        out = apply(out, &XML_ELEMENT, |c| format!("{}{REDACTED}", &c[1]));
-        out = apply(out, &KEY_EQUALS, |c| {
-            let v = &c[2];
-            let quoted = if v.starts_with('"') {
-                format!("\"{REDACTED}\"")
-            } else if v.starts_with('\'') {
-                format!("'{REDACTED}'")
-            } else if v.starts_with("\\\"") {
-                format!("\\\"{REDACTED}\\\"")
-            } else {
-                REDACTED.to_string()
-            };
-            format!("{}{quoted}", &c[1])
-        });
-        out = apply(out, &HEADER_LINE, |c| format!("{}{REDACTED}", &c[1]));
+        // A rule that matches nothing in the text is skipped; the others run in order on the
+        // text as the earlier ones left it (their replacements hold no names or values).
+        let hits = RULES.matches(text);
+        let on = |i: usize| hits.matched(i);
+        if on(0) {
+            out = apply(out, &BEARER, |c| format!("{}{REDACTED}", &c[1]));
+        }
+        if on(1) {
+            out = apply(out, &BASIC, |c| {
+                if looks_like_base64(&c[2]) {
+                    format!("{}{REDACTED}", &c[1])
+                } else {
+                    c[0].to_string()
+                }
+            });
+        }
+        if on(2) {
+            out = apply(out, &JWT, |_| REDACTED.to_string());
+        }
+        if on(3) {
+            out = apply(out, &JSON_STRING, |c| format!("{}\"{REDACTED}\"", &c[1]));
+        }
+        if on(4) {
+            out = apply(out, &JSON_SCALAR, |c| format!("{}\"{REDACTED}\"", &c[1]));
+        }
+        if on(5) {
+            out = apply(out, &JSON_ESCAPED, |c| {
+                format!("{}\\\"{REDACTED}\\\"", &c[1])
+            });
+        }
+        if on(6) {
+            out = apply(out, &XML_ELEMENT, |c| format!("{}{REDACTED}", &c[1]));
+        }
+        if on(7) {
+            out = apply(out, &KEY_EQUALS, |c| {
+                let v = &c[2];
+                let quoted = if v.starts_with('"') {
+                    format!("\"{REDACTED}\"")
+                } else if v.starts_with('\'') {
+                    format!("'{REDACTED}'")
+                } else if v.starts_with("\\\"") {
+                    format!("\\\"{REDACTED}\\\"")
+                } else {
+                    REDACTED.to_string()
+                };
+                format!("{}{quoted}", &c[1])
+            });
+        }
+        if on(8) {
+            out = apply(out, &HEADER_LINE, |c| format!("{}{REDACTED}", &c[1]));
+        }
     }
     if has_long_digit_run(&out) {
         out = apply(out, &CARD_LIKE, |c| {
@@ -166,16 +209,23 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 /// Redacts `text` in place and trims it to at most `limit` bytes like [`excerpt`], allocating
 /// only when something is redacted.
 pub fn excerpt_in_place(text: &mut String, limit: usize) {
-    let replaced = match redact(text) {
-        Cow::Borrowed(_) => None,
-        Cow::Owned(red) => Some(red),
-    };
-    if let Some(red) = replaced {
+    let len = text.len();
+    // Only the kept bytes and a margin are redacted: a secret whose name starts before the cut
+    // is seen whole within the margin (or runs to the end and is redacted to the end).
+    cut_in_place(text, limit.saturating_add(REDACT_MARGIN));
+    redact_and_trim(text, limit, len);
+}
+
+/// Redacts `text` (already cut to `limit` + [`REDACT_MARGIN`] from `len` bytes) and trims it to
+/// `limit`, marking how many bytes of the original were left out.
+fn redact_and_trim(text: &mut String, limit: usize, len: usize) {
+    let precut = len > limit.saturating_add(REDACT_MARGIN);
+    if let Cow::Owned(red) = redact(text) {
         *text = red;
     }
     if text.len() > limit {
         let cut = floor_char_boundary(text, limit);
-        let left = text.len() - cut;
+        let left = if precut { len } else { text.len() } - cut;
         text.truncate(cut);
         text.push_str(&format!("…[+{left} bytes]"));
     }
@@ -206,14 +256,18 @@ fn has_long_digit_run(text: &str) -> bool {
 /// Redacts `text`, then trims it to at most `limit` bytes (on a character boundary), marking the
 /// cut with the number of bytes left out.
 pub fn excerpt(text: &str, limit: usize) -> String {
-    let red = redact(text);
-    if red.len() <= limit {
-        return red.into_owned();
-    }
-    let cut = floor_char_boundary(&red, limit);
-    let mut out = String::with_capacity(cut + 24);
-    out.push_str(&red[..cut]);
-    out.push_str(&format!("…[+{} bytes]", red.len() - cut));
+    let cap = limit.saturating_add(REDACT_MARGIN);
+    let mut out = if text.len() <= cap {
+        text.to_string()
+    } else {
+        // As `cut_in_place` would, without copying the rest.
+        let at = floor_char_boundary(text, cap.saturating_sub(CUT_MARK.len()));
+        let mut head = String::with_capacity(at + CUT_MARK.len());
+        head.push_str(text.get(..at).unwrap_or_default());
+        head.push_str(CUT_MARK);
+        head
+    };
+    redact_and_trim(&mut out, limit, text.len());
     out
 }
 
@@ -416,6 +470,36 @@ Authorization: EAN APIKey=rapid-key-123,Signature=5e884898da28047151d0e56f8dc629
     }
 
     #[test]
+    fn only_the_kept_bytes_and_a_margin_are_redacted() {
+        // A secret value straddling the margin's end is redacted to the end of what is read.
+        let body = format!(
+            "{}{{\"password\":\"{}\"}}{}",
+            "x".repeat(90),
+            "p".repeat(2000),
+            "y".repeat(10_000)
+        );
+        let out = excerpt(&body, 100);
+        assert!(!out.contains("pp"), "{out}");
+        assert!(out.starts_with(&"x".repeat(90)));
+        let left = body.len() - 100;
+        assert!(out.ends_with(&format!("…[+{left} bytes]")), "{out}");
+        // A card number across the limit is masked, not half shown.
+        let card = format!(
+            "{} 4111 1111 1111 1111 {}",
+            "a".repeat(95),
+            "b".repeat(5000)
+        );
+        let out = excerpt(&card, 100);
+        assert!(!out.contains("4111"), "{out}");
+        // Far past the kept bytes nothing is read: a long body costs what its head costs.
+        let long = format!("{}{}", "z".repeat(4096), "q".repeat(1 << 20));
+        assert_eq!(
+            excerpt(&long, 64),
+            format!("{}…[+{} bytes]", "z".repeat(64), long.len() - 64)
+        );
+    }
+
+    #[test]
     fn cut_in_place_does_not_reallocate() {
         let mut s = "é".repeat(1000);
         let cap = s.capacity();
@@ -439,11 +523,15 @@ Authorization: EAN APIKey=rapid-key-123,Signature=5e884898da28047151d0e56f8dc629
 
     #[test]
     fn excerpt_in_place_matches_excerpt() {
+        let long_secret = format!("{}\"api_key\":\"{}\"", "a".repeat(580), "k".repeat(900));
+        let long_plain = "é".repeat(3000);
         for (input, limit) in [
             (r#"{"password":"x","a":1}"#, 100),
             ("plain text here", 5),
             ("card 4111111111111111 ok", 100),
             ("héllo wörld", 2),
+            (&long_secret, 100),
+            (&long_plain, 700),
         ] {
             let mut s = input.to_string();
             excerpt_in_place(&mut s, limit);

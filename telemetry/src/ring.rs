@@ -24,16 +24,53 @@ struct Inner {
     /// Spans, oldest first; `spans[i]` has sequence number `base + i`.
     spans: VecDeque<Arc<Span>>,
     base: u64,
-    by_trace: HashMap<String, VecDeque<u64>>,
-    /// (kind, key) → (seq, trace id) of spans mentioning the key, in insertion order.
-    by_key: HashMap<(Key, String), VecDeque<(u64, String)>>,
+    /// Trace id → sequence numbers of its spans. The key is shared (one allocation per trace)
+    /// with the trace ids the other indexes hold.
+    by_trace: HashMap<Arc<str>, VecDeque<u64>>,
+    /// Booking id → (seq, trace id) of spans mentioning it, in insertion order.
+    by_booking: KeyIndex,
+    /// Hotel id → (seq, trace id) of spans mentioning it, in insertion order.
+    by_hotel: KeyIndex,
     evicted: u64,
 }
+
+type KeyIndex = HashMap<Arc<str>, VecDeque<(u64, Arc<str>)>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
     Booking,
     Hotel,
+}
+
+impl Inner {
+    fn index(&self, key: Key) -> &KeyIndex {
+        match key {
+            Key::Booking => &self.by_booking,
+            Key::Hotel => &self.by_hotel,
+        }
+    }
+}
+
+/// Appends `(seq, trace)` under `key`, allocating the key only the first time it is seen.
+fn index_push(index: &mut KeyIndex, key: &str, seq: u64, trace: &Arc<str>) {
+    match index.get_mut(key) {
+        Some(list) => list.push_back((seq, trace.clone())),
+        None => {
+            index.insert(Arc::from(key), VecDeque::from([(seq, trace.clone())]));
+        }
+    }
+}
+
+/// Drops entries up to `seq` under `key` (the evicted span's), and the key once empty.
+fn index_evict(index: &mut KeyIndex, key: &str, seq: u64) {
+    if let Some(list) = index.get_mut(key) {
+        while list.front().is_some_and(|(s, _)| *s <= seq) {
+            list.pop_front();
+        }
+        if list.is_empty() {
+            index.remove(key);
+        }
+    }
 }
 
 impl RingStore {
@@ -91,13 +128,13 @@ impl RingStore {
     fn traces_for(inner: &Inner, key: Key, id: &str, limit: usize) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        if let Some(list) = inner.by_key.get(&(key, id.to_string())) {
+        if let Some(list) = inner.index(key).get(id) {
             for (_, trace) in list.iter().rev() {
                 if out.len() >= limit {
                     break;
                 }
-                if seen.insert(trace.as_str()) {
-                    out.push(trace.clone());
+                if seen.insert(trace.as_ref()) {
+                    out.push(trace.to_string());
                 }
             }
         }
@@ -153,21 +190,19 @@ impl Inner {
             self.evict_oldest();
         }
         let seq = self.base + self.spans.len() as u64;
+        let trace: Arc<str> = match self.by_trace.get_key_value(span.trace_id.as_str()) {
+            Some((k, _)) => k.clone(),
+            None => Arc::from(span.trace_id.as_str()),
+        };
         self.by_trace
-            .entry(span.trace_id.clone())
+            .entry(trace.clone())
             .or_default()
             .push_back(seq);
         if let Some(b) = &span.booking_id {
-            self.by_key
-                .entry((Key::Booking, b.clone()))
-                .or_default()
-                .push_back((seq, span.trace_id.clone()));
+            index_push(&mut self.by_booking, b, seq, &trace);
         }
         for h in &span.hotel_ids {
-            self.by_key
-                .entry((Key::Hotel, h.clone()))
-                .or_default()
-                .push_back((seq, span.trace_id.clone()));
+            index_push(&mut self.by_hotel, h, seq, &trace);
         }
         self.spans.push_back(Arc::new(span));
     }
@@ -179,28 +214,19 @@ impl Inner {
         let seq = self.base;
         self.base += 1;
         self.evicted += 1;
-        if let Some(list) = self.by_trace.get_mut(&old.trace_id) {
+        if let Some(list) = self.by_trace.get_mut(old.trace_id.as_str()) {
             if list.front() == Some(&seq) {
                 list.pop_front();
             }
             if list.is_empty() {
-                self.by_trace.remove(&old.trace_id);
+                self.by_trace.remove(old.trace_id.as_str());
             }
         }
-        let keys = old
-            .booking_id
-            .iter()
-            .map(|b| (Key::Booking, b.clone()))
-            .chain(old.hotel_ids.iter().map(|h| (Key::Hotel, h.clone())));
-        for k in keys {
-            if let Some(list) = self.by_key.get_mut(&k) {
-                while list.front().is_some_and(|(s, _)| *s <= seq) {
-                    list.pop_front();
-                }
-                if list.is_empty() {
-                    self.by_key.remove(&k);
-                }
-            }
+        if let Some(b) = &old.booking_id {
+            index_evict(&mut self.by_booking, b, seq);
+        }
+        for h in &old.hotel_ids {
+            index_evict(&mut self.by_hotel, h, seq);
         }
     }
 }
@@ -281,7 +307,11 @@ mod tests {
         assert_eq!(ring.traces_by_booking_now("B9", &[]).len(), 1);
         let inner = ring.inner.read();
         assert_eq!(inner.by_trace.len(), 3);
-        assert_eq!(inner.by_key.len(), 4); // B7, B8, B9, H
-        assert_eq!(inner.by_key[&(Key::Hotel, "H".to_string())].len(), 3);
+        assert_eq!(inner.by_booking.len(), 3); // B7, B8, B9
+        assert_eq!(inner.by_hotel.len(), 1);
+        assert_eq!(inner.by_hotel["H"].len(), 3);
+        // Spans of one trace share its id: one allocation per trace, not per index entry.
+        let t9 = inner.by_trace.keys().find(|k| k.as_ref() == "t9").unwrap();
+        assert!(Arc::ptr_eq(t9, &inner.by_hotel["H"].back().unwrap().1));
     }
 }

@@ -21,10 +21,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::clickhouse::{ClickHouseError, ClickHouseStore, SpanRow};
+use crate::clickhouse::{ClickHouseStore, SpanRow};
 use crate::redact::{cut_in_place, excerpt_in_place, is_secret_name, redact};
 use crate::ring::RingStore;
-use crate::span::Span;
+use crate::span::{Span, MAX_HOTELS_PER_SPAN};
 
 /// Tuning of the pipeline. The defaults suit one edge node writing to a shared ClickHouse:
 /// at most about one insert per second per node unless a batch fills first.
@@ -195,20 +195,26 @@ enum Destination {
 type WriteFuture = Pin<Box<dyn Future<Output = WriteOutput> + Send>>;
 
 impl Destination {
-    fn write(&self, batch: Vec<SpanRow>) -> WriteFuture {
+    /// Writes a batch of sanitized spans; a failed batch comes back for the retry.
+    fn write(&self, batch: Vec<Span>) -> WriteFuture {
         match self {
             Destination::ClickHouse(store) => {
                 let store = (**store).clone();
                 Box::pin(async move {
-                    let res = store
-                        .insert_rows(&batch)
-                        .await
-                        .map_err(|e: ClickHouseError| e.to_string());
-                    (batch, res)
+                    let rows: Vec<SpanRow> = batch.into_iter().map(SpanRow::from_span).collect();
+                    match store.insert_rows(&rows).await {
+                        Ok(()) => (Vec::new(), Ok(())),
+                        // Rare: the rows go back to spans (attributes re-parsed) for the retry.
+                        Err(e) => (
+                            rows.into_iter().map(SpanRow::into_span).collect(),
+                            Err(e.to_string()),
+                        ),
+                    }
                 })
             }
             Destination::Ring(ring) => {
-                ring.insert_batch(batch.into_iter().map(SpanRow::into_span));
+                // Stored as they are: no row encoding, no attribute JSON round trip.
+                ring.insert_batch(batch);
                 Box::pin(std::future::ready((Vec::new(), Ok(()))))
             }
         }
@@ -304,12 +310,14 @@ fn pipeline(dest: Destination, cfg: SinkConfig) -> (SpanSink, SpanWriter) {
     )
 }
 
-/// Redacts and trims a span's free text; bounds its look-up keys and attributes.
-pub(crate) fn sanitize(mut span: Span, excerpt_bytes: usize) -> Span {
+/// What the writer does to every span before it is stored: redacts and trims its free text
+/// (excerpts to `excerpt_bytes`), bounds its look-up keys and attributes. Public for benches.
+pub fn sanitize(mut span: Span, excerpt_bytes: usize) -> Span {
     excerpt_in_place(&mut span.request_data, excerpt_bytes);
     excerpt_in_place(&mut span.response_data, excerpt_bytes);
     excerpt_in_place(&mut span.error_detail, 1024);
-    span.attributes.retain(|k, _| !is_secret_name(k));
+    span.hotel_ids.truncate(MAX_HOTELS_PER_SPAN);
+    span.attributes.retain(|k, _| !secret_attribute(k));
     let mut kept = 0;
     span.attributes.retain(|_, _| {
         kept += 1;
@@ -324,7 +332,28 @@ pub(crate) fn sanitize(mut span: Span, excerpt_bytes: usize) -> Span {
     span
 }
 
-type WriteOutput = (Vec<SpanRow>, Result<(), String>);
+/// [`is_secret_name`] for attribute names, remembered: they are a small set of names written by
+/// code, so the pattern runs once per name, not once per span (bounded: past the bound the
+/// pattern just runs each time).
+fn secret_attribute(name: &str) -> bool {
+    const MAX_NAMES: usize = 4096;
+    thread_local! {
+        static KNOWN: std::cell::RefCell<HashMap<String, bool>> = std::cell::RefCell::new(HashMap::new());
+    }
+    KNOWN.with(|known| {
+        if let Some(secret) = known.borrow().get(name) {
+            return *secret;
+        }
+        let secret = is_secret_name(name);
+        let mut known = known.borrow_mut();
+        if known.len() < MAX_NAMES {
+            known.insert(name.to_string(), secret);
+        }
+        secret
+    })
+}
+
+type WriteOutput = (Vec<Span>, Result<(), String>);
 
 /// The writer's moving parts: buffered rows, writes in flight and the retry schedule.
 struct WriteState {
@@ -337,7 +366,7 @@ struct WriteState {
 }
 
 struct Buffer {
-    rows: VecDeque<SpanRow>,
+    rows: VecDeque<Span>,
     inflight: usize,
     oldest: Option<Instant>,
 }
@@ -544,8 +573,7 @@ impl SpanWriter {
             .taken
             .fetch_add(incoming.len() as u64, Ordering::Relaxed);
         for span in incoming.drain(..) {
-            buf.rows
-                .push_back(SpanRow::from_span(sanitize(span, self.cfg.excerpt_bytes)));
+            buf.rows.push_back(sanitize(span, self.cfg.excerpt_bytes));
         }
         if !buf.rows.is_empty() {
             buf.oldest.get_or_insert_with(Instant::now);
@@ -562,7 +590,7 @@ impl SpanWriter {
     fn start_batch(&self, st: &mut WriteState) {
         let buf = &mut st.buf;
         let n = buf.rows.len().min(self.cfg.max_batch_rows);
-        let batch: Vec<SpanRow> = buf.rows.drain(..n).collect();
+        let batch: Vec<Span> = buf.rows.drain(..n).collect();
         buf.inflight += n;
         buf.oldest = if buf.rows.is_empty() {
             None
