@@ -118,11 +118,29 @@ lt_ticks() {
   done | awk '{t += $1} END {print t + 0}'
 }
 
+# Context switches (voluntary + involuntary) of the given processes' threads and their children's
+# threads: each voluntary one is a sleep and a wake-up, the cost that dominates a request on a
+# loopback VM once the process waits between requests.
+lt_switches() {
+  local p c
+  for p in "$@"; do
+    echo "$p"
+    pgrep -P "$p" || true
+  done | while read -r c; do
+    cat /proc/"$c"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {t += $2} END {print t + 0}'
+  done | awk '{t += $1} END {print t + 0}'
+}
+
 lt_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # CPU µs per request from tick counts: lt_us_per_req t0 t1 requests
 lt_us_per_req() {
   awk -v d=$(($2 - $1)) -v t="$TICK" -v n="$3" 'BEGIN { if (n > 0) printf "%.0f", d / t * 1e6 / n; else print "n/a" }'
+}
+
+# A count's growth per request: lt_per_req before after requests
+lt_per_req() {
+  awk -v d=$(($2 - $1)) -v n="$3" 'BEGIN { if (n > 0) printf "%.2f", d / n; else print "n/a" }'
 }
 
 # A search body: lt_search_body CHECKIN CHECKOUT HOTEL...

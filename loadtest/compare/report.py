@@ -41,6 +41,15 @@ def fixed_cpu(d):
     return sum((num(f["cpu_us"]) or 0) * (num(f["requests"]) or 0) for f in d["fixed"]) / total
 
 
+def fixed_switches(d):
+    """Context switches per request over all fixed-rate runs together."""
+    total = sum(num(f["requests"]) or 0 for f in d["fixed"])
+    vals = [(num(f.get("switches_per_req")), num(f["requests"]) or 0) for f in d["fixed"]]
+    if not total or any(v is None for v, _ in vals):
+        return None
+    return sum(v * n for v, n in vals) / total
+
+
 def ratio(a, b):
     return f"{a / b:.2f}×" if a is not None and b else "–"
 
@@ -66,6 +75,9 @@ md = [
     " translated to the supplier's wire format and back. The direct row's CPU is the simulator's own work.",
     "- CPU µs/request = utime+stime of the process under test (all threads; nginx master and workers) over the run"
     " divided by the requests answered. *fixed* = all fixed-rate runs together, *peak* = the wrk run.",
+    "- switches/req = context switches (voluntary + involuntary, all threads) of the process under test per"
+    " request at the fixed rates: each is a sleep and a wake-up, which on this VM costs more than most of the"
+    " request's own work (see profiles.md).",
     "",
 ]
 targets = []
@@ -76,7 +88,7 @@ for section in SECTIONS:
     md += [f"## {section}", ""]
     head = ["", "CPU µs/req (fixed)", "CPU µs/req (peak)", "peak req/s"]
     head += [f"p50 / p99 ms @ {r}/s" for r in rates]
-    head += ["CPU vs nginx", "CPU vs direct", "peak vs nginx", "peak vs direct", "errors"]
+    head += ["CPU vs nginx", "CPU vs direct", "peak vs nginx", "peak vs direct", "switches/req (fixed)", "errors"]
     md += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     base = {k: (fixed_cpu(v), num(v["peak"]["rps"]) if v["peak"] else None) for k, v in s.items()}
     for name in ORDER:
@@ -92,6 +104,7 @@ for section in SECTIONS:
         nginx_cpu, nginx_peak = base.get("nginx", (None, None))
         direct_cpu, direct_peak = base.get("direct", (None, None))
         cells += [ratio(cpu, nginx_cpu), ratio(cpu, direct_cpu), ratio(peak, nginx_peak), ratio(peak, direct_peak)]
+        cells.append(fmt(fixed_switches(d), 2))
         errors = sum(int(num(f["errors"]) or 0) for f in d["fixed"]) + int(num(d["peak"]["errors"]) or 0 if d["peak"] else 0)
         cells.append(str(errors))
         md.append("| " + " | ".join(cells) + " |")

@@ -102,27 +102,32 @@ x=$(curl -s -o /dev/null -D - -X POST "http://$PROXY/v1/search" -d @"$BROWSE_BOD
 
 # --- measurement ----------------------------------------------------------------------------------
 CSV=$W/rows.csv
-echo "section,row,load,rate,requests,rps,p50_ms,p99_ms,errors,cpu_us" >"$CSV"
+echo "section,row,load,rate,requests,rps,p50_ms,p99_ms,errors,cpu_us,switches_per_req" >"$CSV"
 # row SECTION ROW "PIDS" URL METHOD BODY AUTH HEADERS_FN
 row() {
   local section=$1 name=$2 pids=$3 url=$4 method=$5 body=$6 auth=$7 hdr_fn=$8
   local t0 t1 r
   export METHOD=$method BODY_FILE=$body AUTH=$auth HEADERS
   HEADERS=$($hdr_fn)
+  local s0 s1
+  s0=$(lt_switches $pids)
   t0=$(lt_ticks $pids)
   lt_wrk "$SECS" "$CONNS" "$url" "$LT_ROOT/loadtest/common/request.lua"
   t1=$(lt_ticks $pids)
-  echo "$section,$name,peak,,$WRK_REQS,$WRK_RPS,$WRK_P50,$WRK_P99,$WRK_BAD,$(lt_us_per_req "$t0" "$t1" "$WRK_REQS")" >>"$CSV"
+  s1=$(lt_switches $pids)
+  echo "$section,$name,peak,,$WRK_REQS,$WRK_RPS,$WRK_P50,$WRK_P99,$WRK_BAD,$(lt_us_per_req "$t0" "$t1" "$WRK_REQS"),$(lt_per_req "$s0" "$s1" "$WRK_REQS")" >>"$CSV"
   echo "  $section/$name peak: $WRK_RPS req/s, p50 $WRK_P50 ms, p99 $WRK_P99 ms, errors $WRK_BAD, CPU $(lt_us_per_req "$t0" "$t1" "$WRK_REQS") µs/req" >&2
   for r in $RATES; do
     HEADERS=$($hdr_fn)
     K6_ENV=("AUTH=$auth" "HEADERS=$HEADERS")
+    s0=$(lt_switches $pids)
     t0=$(lt_ticks $pids)
     lt_k6_rate "$r" "$SECS" "$url" "$method" "$body"
     t1=$(lt_ticks $pids)
+    s1=$(lt_switches $pids)
     local errs
     errs=$(awk -v f="$K6_FAIL" -v n="$K6_REQS" -v d="$K6_DROPPED" 'BEGIN {printf "%d", f * n + d + 0.5}')
-    echo "$section,$name,fixed,$r,$K6_REQS,$(awk -v n="$K6_REQS" -v s="$SECS" 'BEGIN {printf "%.0f", n / s}'),$K6_P50,$K6_P99,$errs,$(lt_us_per_req "$t0" "$t1" "$K6_REQS")" >>"$CSV"
+    echo "$section,$name,fixed,$r,$K6_REQS,$(awk -v n="$K6_REQS" -v s="$SECS" 'BEGIN {printf "%.0f", n / s}'),$K6_P50,$K6_P99,$errs,$(lt_us_per_req "$t0" "$t1" "$K6_REQS"),$(lt_per_req "$s0" "$s1" "$K6_REQS")" >>"$CSV"
     echo "  $section/$name $r/s: p50 $K6_P50 ms, p99 $K6_P99 ms, errors $errs, CPU $(lt_us_per_req "$t0" "$t1" "$K6_REQS") µs/req" >&2
   done
 }
