@@ -2,15 +2,16 @@
 //!
 //! - `build`: the spans of a browse hit as the edge builds them (a root with its attributes and
 //!   six `cache_hit` children naming their hotels);
-//! - `sanitize_leg`: the writer's redaction and trimming of one supplier leg span whose request
-//!   and response excerpts were copied at `excerpt_limit` (4 KiB kept, as the load tests run);
+//! - `sanitize_leg/{protocol}`: the writer's redaction and trimming of one supplier leg span whose
+//!   request and response excerpts were copied at `excerpt_limit` (4 KiB kept, as the load tests
+//!   run), for each protocol's search answer;
 //! - `ring_insert`: storing a browse hit's seven spans in a full in-memory ring (each insert
 //!   evicts the oldest span and updates the trace, booking and hotel indexes).
 //!
 //! `cargo bench -p arigate-benches --bench spans`
 
 use arigate_benches::case;
-use arigate_sim::world::World;
+use arigate_sim::world::{World, PROTOCOLS};
 use arigate_telemetry::redact::REDACT_MARGIN;
 use arigate_telemetry::sink::sanitize;
 use arigate_telemetry::{EventType, RelatedType, RingStore, Span, SpanStatus};
@@ -60,32 +61,34 @@ fn bench(c: &mut Criterion) {
     });
 
     // A supplier leg's excerpts as the edge copies them: the kept bytes plus the margin
-    // redaction reads (the head of the hotelbeds simulator's own answer to a search).
+    // redaction reads (the head of each simulator's own answer to a search, after a request
+    // head with the supplier's credentials in it).
     let world = World::new(42);
-    let case = case(&world, "hotelbeds");
-    let body = String::from_utf8_lossy(case.response.body.as_ref()).into_owned();
     let limit = EXCERPT_BYTES + REDACT_MARGIN;
-    let excerpt = body
-        .get(..body.len().min(limit))
-        .unwrap_or(&body)
-        .to_string();
-    let leg = Span::begin("t", None, EventType::SupplierQuery)
-        .with_supplier("hotelbeds")
-        .with_request(format!(
-            "POST /hotel-api/1.0/hotels\nApi-key: 4f8a2c1e9b7d4a03\nX-Signature: 0123abcd\n\n{}",
-            excerpt
-        ))
-        .with_response(excerpt)
-        .with_hotels(HOTELS)
-        .with_attr("status", "200")
-        .finished(SpanStatus::Success);
-    c.bench_function("spans/sanitize_leg", |b| {
-        b.iter_batched(
-            || leg.clone(),
-            |s| sanitize(s, EXCERPT_BYTES),
-            BatchSize::SmallInput,
-        )
-    });
+    for protocol in PROTOCOLS {
+        let case = case(&world, protocol);
+        let body = String::from_utf8_lossy(case.response.body.as_ref()).into_owned();
+        let excerpt = body
+            .get(..body.len().min(limit))
+            .unwrap_or(&body)
+            .to_string();
+        let leg = Span::begin("t", None, EventType::SupplierQuery)
+            .with_supplier(protocol)
+            .with_request(format!(
+                "POST /search\nAuthorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln\nApi-key: 4f8a2c1e9b7d4a03\nX-Signature: 0123abcd\n\n{excerpt}"
+            ))
+            .with_response(excerpt)
+            .with_hotels(HOTELS)
+            .with_attr("status", "200")
+            .finished(SpanStatus::Success);
+        c.bench_function(&format!("spans/sanitize_leg/{protocol}"), |b| {
+            b.iter_batched(
+                || leg.clone(),
+                |s| sanitize(s, EXCERPT_BYTES),
+                BatchSize::SmallInput,
+            )
+        });
+    }
 
     let ring = RingStore::new(10_000);
     for i in 0..2_000 {
