@@ -137,13 +137,7 @@ async fn a_repeated_search_is_served_whole_with_its_own_trace_and_bookable_offer
             continue;
         };
         let before = stack.counters(p);
-        let check = stack
-            .agent(
-                "POST",
-                "/v1/availability",
-                Some(&json!({"offer_id": offer["offer_id"]})),
-            )
-            .await;
+        let check = stack.recheck(&offer["offer_id"]).await;
         assert_eq!(check.status, 200, "{p}: {}", check.raw);
         assert_ne!(
             stack.counters(p),
@@ -169,13 +163,7 @@ async fn a_repeated_search_is_served_whole_with_its_own_trace_and_bookable_offer
     let (_, foreign) = &offers(&other.body)[0];
     let moved = format!("{}{ctx}", base(foreign["offer_id"].as_str().unwrap_or("")));
     let total = stack.total_requests();
-    let r = stack
-        .agent(
-            "POST",
-            "/v1/availability",
-            Some(&json!({"offer_id": moved})),
-        )
-        .await;
+    let r = stack.recheck(&moved).await;
     assert!(
         r.status == 400 || r.status == 401 || r.status == 403,
         "{}",
@@ -226,20 +214,11 @@ async fn a_failed_recheck_of_a_cached_answers_offer_defeats_the_answer_cache() {
     search(&stack, &ids).await;
     let hit = search(&stack, &ids).await;
     assert!(from_answer_cache(&stack, &hit).await);
-    let (_, offer) = offers(&hit.body)
-        .into_iter()
-        .find(|(_, o)| o["supplier"] == "ota-soap")
-        .expect("an ota-soap offer");
+    let offer = offer_of_supplier(&hit.body, "ota-soap");
     stack
         .set_scenario("ota-soap", "sold_out_at_recheck", Some(&["recheck"]))
         .await;
-    let r = stack
-        .agent(
-            "POST",
-            "/v1/availability",
-            Some(&json!({"offer_id": offer["offer_id"]})),
-        )
-        .await;
+    let r = stack.recheck(&offer["offer_id"]).await;
     assert_eq!(r.body["status"], "sold_out", "{}", r.raw);
     let before = all_searches(&stack);
     let again = search(&stack, &ids).await;

@@ -130,18 +130,9 @@ async fn transactional_calls_always_reach_the_supplier() {
     let stack = Stack::start().await;
     let ids = shared_hotels(2);
     let s = search(&stack, &ids, 30).await;
-    let (_, offer) = offers(&s.body)
-        .into_iter()
-        .find(|(_, o)| o["supplier"] == "hotelbeds")
-        .expect("a hotelbeds offer");
+    let offer = offer_of_supplier(&s.body, "hotelbeds");
     for n in 1..=3 {
-        let r = stack
-            .agent(
-                "POST",
-                "/v1/availability",
-                Some(&json!({"offer_id": offer["offer_id"]})),
-            )
-            .await;
+        let r = stack.recheck(&offer["offer_id"]).await;
         assert_eq!(r.status, 200, "{}", r.raw);
         assert_eq!(r.header("cache-control"), Some("no-store"));
         assert_eq!(
@@ -266,20 +257,11 @@ async fn a_failed_recheck_invalidates_what_the_search_showed() {
     let stack = Stack::start().await;
     let h = vec![shared_hotels(1).remove(0)];
     let s = search(&stack, &h, 30).await;
-    let (_, offer) = offers(&s.body)
-        .into_iter()
-        .find(|(_, o)| o["supplier"] == "ota-soap")
-        .expect("an ota-soap offer");
+    let offer = offer_of_supplier(&s.body, "ota-soap");
     stack
         .set_scenario("ota-soap", "sold_out_at_recheck", Some(&["recheck"]))
         .await;
-    let r = stack
-        .agent(
-            "POST",
-            "/v1/availability",
-            Some(&json!({"offer_id": offer["offer_id"]})),
-        )
-        .await;
+    let r = stack.recheck(&offer["offer_id"]).await;
     assert_eq!(r.body["status"], "sold_out", "{}", r.raw);
     let before = all_searches(&stack);
     let again = search(&stack, &h, 30).await;

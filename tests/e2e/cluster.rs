@@ -147,10 +147,7 @@ async fn a_search_cached_on_one_node_is_a_hit_on_the_other_and_a_webhook_reaches
     // are the same in every simulator instance: hotelbeds and expedia-rapid simulators issue
     // per-instance keys, where a real cluster has one supplier.)
     for supplier in ["ota-soap", "dida"] {
-        let (_, offer) = offers(&on_b.body)
-            .into_iter()
-            .find(|(_, o)| o["supplier"] == supplier)
-            .expect("an offer");
+        let offer = offer_of_supplier(&on_b.body, supplier);
         let recheck = b.recheck(&offer["offer_id"]).await;
         assert_eq!(recheck.status, 200, "{}", recheck.raw);
     }
@@ -467,10 +464,7 @@ async fn a_transactional_call_over_quota_gets_a_clear_503_and_never_reaches_the_
     })
     .await;
     let s = search(&stack, &shared_hotels(1), 30).await;
-    let (_, offer) = offers(&s.body)
-        .into_iter()
-        .find(|(_, o)| o["supplier"] == "hotelbeds")
-        .expect("a hotelbeds offer");
+    let offer = offer_of_supplier(&s.body, "hotelbeds");
     let mut statuses = Vec::new();
     for _ in 0..4 {
         let r = stack.recheck(&offer["offer_id"]).await;
@@ -565,10 +559,7 @@ async fn two_demo_nodes_on_one_redis_share_their_cache_and_offers() {
     let s = http("GET", &format!("{}/admin/cache", nodes[1].2), &[], None).await;
     assert_eq!(s.body["cluster"]["l2"]["hits"], 5, "{}", s.raw);
     // An offer shown by node 2 is accepted by node 1 (the demo cluster shares its token secret).
-    let (_, offer) = offers(&second.body)
-        .into_iter()
-        .find(|(_, o)| o["supplier"] == "ota-soap")
-        .expect("an ota-soap offer");
+    let offer = offer_of_supplier(&second.body, "ota-soap");
     let recheck = http(
         "POST",
         &format!("{}/v1/availability", nodes[0].1),
@@ -595,10 +586,7 @@ fn dida_bookings(nodes: &[&Stack]) -> u64 {
 /// A dida offer id for hotel `id` on `days` ahead, searched through `node`.
 async fn dida_offer(node: &Stack, id: &str, days: i64) -> String {
     let s = search(node, &[id.to_string()], days).await;
-    let (_, offer) = offers(&s.body)
-        .into_iter()
-        .find(|(_, o)| o["supplier"] == "dida")
-        .expect("a dida offer");
+    let offer = offer_of_supplier(&s.body, "dida");
     offer["offer_id"].as_str().expect("offer id").to_string()
 }
 

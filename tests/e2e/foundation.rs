@@ -118,13 +118,7 @@ async fn every_supplier_rechecks_books_queries_and_cancels_through_the_edge() {
     for p in PROTOCOLS {
         let offer = offer_of(&stack, p).await;
         let before = stack.counters(p);
-        let recheck = stack
-            .agent(
-                "POST",
-                "/v1/availability",
-                Some(&json!({"offer_id": offer["offer_id"]})),
-            )
-            .await;
+        let recheck = stack.recheck(&offer["offer_id"]).await;
         assert_eq!(recheck.status, 200, "{p} recheck: {}", recheck.raw);
         assert_eq!(recheck.header("cache-control"), Some("no-store"));
         assert!(
@@ -203,13 +197,7 @@ async fn a_price_rise_at_recheck_is_reported_as_price_changed() {
         stack
             .set_scenario(p, "price_up:15", Some(&["recheck"]))
             .await;
-        let r = stack
-            .agent(
-                "POST",
-                "/v1/availability",
-                Some(&json!({"offer_id": offer["offer_id"]})),
-            )
-            .await;
+        let r = stack.recheck(&offer["offer_id"]).await;
         assert_eq!(r.status, 200, "{p}: {}", r.raw);
         assert_eq!(r.body["status"], "price_changed", "{p}: {}", r.raw);
         let old: f64 = offer["price"]["amount"]
@@ -255,13 +243,7 @@ async fn a_supplier_auth_failure_is_a_502_that_leaks_no_secret() {
     let stack = Stack::start().await;
     let offer = offer_of(&stack, "expedia-rapid").await;
     stack.set_scenario("expedia-rapid", "auth_fail", None).await;
-    let r = stack
-        .agent(
-            "POST",
-            "/v1/availability",
-            Some(&json!({"offer_id": offer["offer_id"]})),
-        )
-        .await;
+    let r = stack.recheck(&offer["offer_id"]).await;
     assert_eq!(r.status, 502, "{}", r.raw);
     assert_eq!(r.body["error"]["code"], "auth_failed");
     for secret in [

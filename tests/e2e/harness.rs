@@ -346,8 +346,9 @@ impl Stack {
         .await
     }
 
-    /// `POST /v1/availability` for an offer id (as found in a search answer).
-    pub async fn recheck(&self, offer_id: &Value) -> Answer {
+    /// `POST /v1/availability` for an offer id (as found in a search answer, or any JSON value
+    /// a test sends in its place).
+    pub async fn recheck(&self, offer_id: impl serde::Serialize) -> Answer {
         self.agent(
             "POST",
             "/v1/availability",
@@ -423,6 +424,15 @@ pub fn offers(search: &Value) -> Vec<(String, Value)> {
         }
     }
     out
+}
+
+/// The first offer of `supplier` in a search answer; panics (failing the test) without one.
+pub fn offer_of_supplier(search: &Value, supplier: &str) -> Value {
+    offers(search)
+        .into_iter()
+        .map(|(_, o)| o)
+        .find(|o| o["supplier"] == supplier)
+        .unwrap_or_else(|| panic!("no {supplier} offer in {search}"))
 }
 
 /// A supplier's own code for a unified hotel (from the shipped mapping).

@@ -203,13 +203,7 @@ async fn missing_wrong_or_forged_credentials_and_tokens_are_refused_before_any_s
         ("booking token as offer", genuine.replacen("of_", "bk_", 1)),
         ("huge", "of_".to_string() + &"A".repeat(10_000)),
     ] {
-        let r = stack
-            .agent(
-                "POST",
-                "/v1/availability",
-                Some(&json!({"offer_id": token})),
-            )
-            .await;
+        let r = stack.recheck(&token).await;
         assert_eq!(r.status, 400, "{name}: {}", r.raw);
         assert_eq!(
             r.body["error"]["code"], "invalid_offer",
@@ -277,13 +271,7 @@ async fn an_expired_offer_is_gone_and_reaches_no_supplier() {
     let plain = signer.sign_offer(&claims);
     let before = stack.total_requests();
     for (i, expired) in [with_context, plain].iter().enumerate() {
-        let r = stack
-            .agent(
-                "POST",
-                "/v1/availability",
-                Some(&json!({"offer_id": expired})),
-            )
-            .await;
+        let r = stack.recheck(&expired).await;
         assert_eq!(
             (r.status, r.body["error"]["code"].as_str()),
             (410, Some("offer_expired")),

@@ -240,13 +240,7 @@ async fn anon(stack: &Stack, method: &str, path: &str, body: Option<Value>) -> A
 }
 
 async fn avail(stack: &Stack, offer_id: &str) -> Answer {
-    stack
-        .agent(
-            "POST",
-            "/v1/availability",
-            Some(&json!({"offer_id": offer_id})),
-        )
-        .await
+    stack.recheck(&offer_id).await
 }
 
 /// A refundable Hotelbeds offer for a stay `days` ahead.

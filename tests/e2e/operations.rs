@@ -1,7 +1,7 @@
 //! Running it in production (issue #6): hot reload without a failed request, an invalid file
 //! that leaves the running config alone, and a graceful shutdown that lets a booking finish.
 
-use crate::harness::{http, offers, search_body, shared_hotels, Stack};
+use crate::harness::{http, offer_of_supplier, search_body, shared_hotels, Stack};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -167,10 +167,7 @@ async fn sigterm_lets_a_booking_in_flight_finish_and_then_exits() {
     let search = stack
         .agent("POST", "/v1/search", Some(&search_body(&[&hotels[0]], 30)))
         .await;
-    let (_, offer) = offers(&search.body)
-        .into_iter()
-        .find(|(_, o)| o["supplier"] == "expedia-rapid")
-        .expect("an expedia-rapid offer");
+    let offer = offer_of_supplier(&search.body, "expedia-rapid");
     // The supplier takes 1.5 s to book: SIGTERM arrives in the middle of it.
     stack
         .set_scenario("expedia-rapid", "slow:1500", Some(&["book"]))
@@ -302,10 +299,7 @@ async fn a_failing_suppliers_circuit_opens_search_keeps_the_others_and_it_closes
     };
     let first = search();
     let before = stack.agent("POST", "/v1/search", Some(&first)).await;
-    let (_, dida_offer) = offers(&before.body)
-        .into_iter()
-        .find(|(_, o)| o["supplier"] == "dida")
-        .expect("a dida offer");
+    let dida_offer = offer_of_supplier(&before.body, "dida");
 
     stack.set_scenario("dida", "server_error", None).await;
     for _ in 0..3 {
@@ -359,13 +353,7 @@ async fn a_failing_suppliers_circuit_opens_search_keeps_the_others_and_it_closes
         .get("PriceConfirm")
         .copied()
         .unwrap_or(0);
-    let r = stack
-        .agent(
-            "POST",
-            "/v1/availability",
-            Some(&serde_json::json!({"offer_id": dida_offer["offer_id"]})),
-        )
-        .await;
+    let r = stack.recheck(&dida_offer["offer_id"]).await;
     assert_eq!(
         (r.status, r.body["error"]["code"].as_str()),
         (503, Some("circuit_open")),
@@ -528,10 +516,7 @@ async fn a_booking_id_is_good_only_for_the_agent_that_booked() {
     let search = stack
         .agent("POST", "/v1/search", Some(&search_body(&[&hotels[0]], 30)))
         .await;
-    let (_, offer) = offers(&search.body)
-        .into_iter()
-        .find(|(_, o)| o["supplier"] == "hotelbeds")
-        .expect("a hotelbeds offer");
+    let offer = offer_of_supplier(&search.body, "hotelbeds");
     let booked = stack
         .book(offer["offer_id"].as_str().expect("id"), "own-1")
         .await;

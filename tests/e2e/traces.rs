@@ -99,13 +99,7 @@ async fn the_story_of_a_booking_from_clickhouse() {
         .into_iter()
         .find(|(_, o)| o["supplier"] == "ota-soap")
         .expect("an ota-soap offer");
-    let recheck = stack
-        .agent(
-            "POST",
-            "/v1/availability",
-            Some(&json!({"offer_id": offer["offer_id"]})),
-        )
-        .await;
+    let recheck = stack.recheck(&offer["offer_id"]).await;
     assert_eq!(recheck.status, 200, "{}", recheck.raw);
     let recheck_trace = recheck
         .header("x-trace-id")
