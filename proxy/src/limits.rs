@@ -64,7 +64,13 @@ pub struct GuardedStream {
     read_timer: Option<Pin<Box<Sleep>>>,
     write_deadline: Option<Instant>,
     write_timer: Option<Pin<Box<Sleep>>>,
+    /// Bytes of the header being read have arrived (a cut then answers 408 before closing).
+    header_started: bool,
 }
+
+/// What a client whose header is cut off gets before the connection closes (best effort: one
+/// non-blocking write). A connection that sent nothing is closed without an answer.
+const HEADER_TIMEOUT_ANSWER: &[u8] = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: 90\r\nconnection: close\r\n\r\n{\"error\":{\"code\":\"request_timeout\",\"message\":\"the request header did not arrive in time\"}}";
 
 impl std::fmt::Debug for GuardedStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -98,6 +104,7 @@ impl GuardedStream {
             read_timer: None,
             write_deadline: None,
             write_timer: None,
+            header_started: false,
         }
     }
 
@@ -136,10 +143,14 @@ impl AsyncRead for GuardedStream {
         };
         if phase == IN_REQUEST {
             this.read_deadline = None;
+            this.header_started = false;
         }
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
+                if phase == HEADER && buf.filled().len() > before {
+                    this.header_started = true;
+                }
                 if phase == IDLE && buf.filled().len() > before {
                     // The next request's first byte: its header has `header_timeout` from now.
                     if this
@@ -148,6 +159,7 @@ impl AsyncRead for GuardedStream {
                         .is_ok()
                     {
                         this.read_deadline = Some((HEADER, Instant::now() + this.header_timeout));
+                        this.header_started = true;
                     }
                 }
                 Poll::Ready(Ok(()))
@@ -160,6 +172,14 @@ impl AsyncRead for GuardedStream {
                         Poll::Ready(Ok(()))
                     } else {
                         metrics::client_timeout(ClientTimeout::Header);
+                        if std::mem::take(&mut this.header_started) {
+                            // Whatever does not fit the socket now is dropped with the connection.
+                            let inner = Pin::new(&mut this.inner);
+                            if let Poll::Ready(Ok(_)) = inner.poll_write(cx, HEADER_TIMEOUT_ANSWER)
+                            {
+                                let _ = Pin::new(&mut this.inner).poll_flush(cx);
+                            }
+                        }
                         Poll::Ready(Err(io::Error::new(
                             io::ErrorKind::TimedOut,
                             "request header not complete within limits.header_read_timeout",
@@ -434,5 +454,19 @@ mod tests {
             Err(431)
         );
         assert!(check_head(&head("/", l.max_header_count, 1), &l).is_ok());
+    }
+
+    #[test]
+    fn the_header_timeout_answer_is_well_formed_json() {
+        let text = std::str::from_utf8(HEADER_TIMEOUT_ANSWER).expect("utf-8");
+        let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|v| v.parse().ok())
+            .expect("content-length");
+        assert_eq!(length, body.len());
+        let v: serde_json::Value = serde_json::from_str(body).expect("json");
+        assert_eq!(v["error"]["code"], "request_timeout");
     }
 }

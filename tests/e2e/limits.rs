@@ -324,7 +324,13 @@ async fn slow_and_idle_clients_are_cut_off_on_time() {
         after >= Duration::from_millis(900) && after < Duration::from_millis(2500),
         "cut after {after:?}"
     );
-    assert!(ex.responses().is_empty(), "{}", ex.text());
+    // It is told why (408, JSON) before the connection closes.
+    assert_eq!(ex.responses().len(), 1, "{}", ex.text());
+    assert!(
+        ex.text().starts_with("HTTP/1.1 408") && ex.text().contains("\"request_timeout\""),
+        "{}",
+        ex.text()
+    );
     // The edge kept serving meanwhile and counts the cut.
     assert_eq!(
         stack.agent("GET", "/v1/destinations", None).await.status,
