@@ -51,8 +51,15 @@ pub struct LegSpec {
     pub handoff: Handoff,
 }
 
-/// The translated answer of an uncached leg, handed to the parent in memory: only what goes
-/// into the cache needs to be bytes, so transactional legs skip a JSON round trip.
+/// The translated answer of a leg that called its supplier, handed to the parent in memory: an
+/// uncached leg sends no body at all, and a cacheable leg's JSON body is there for the cache to
+/// store; the parent parses it only when the cache served it (a hit or a stale answer).
+///
+/// Each [`LegSpec`] has its own handoff and only its own subrequest's upstream phase fills it, so
+/// it never carries another request's answer. The parent takes it only when the leg's head says
+/// the body came from the supplier (`miss`, or no cache at all): should the cache have served a
+/// body while an upstream call of the same subrequest also finished (a revalidation), the body
+/// it served wins.
 #[derive(Default)]
 pub struct Handoff(parking_lot::Mutex<Option<LegOutcome>>);
 
@@ -250,7 +257,9 @@ async fn read_answer(
             _ => {}
         }
     }
-    if let Some(outcome) = spec.handoff.take() {
+    // Taken in every case, so an answer the parent does not use is not kept with the spec.
+    let handed = spec.handoff.take();
+    if let Some(outcome) = handed.filter(|_| handoff_applies(spec, info.status)) {
         return match outcome {
             LegOutcome::Ok(r) => Ok(r),
             LegOutcome::Err(e) => Err(e),
@@ -280,6 +289,13 @@ async fn read_answer(
             "supplier leg ended without an answer",
         )),
     }
+}
+
+/// Whether the parent may take a leg's handed-over answer for the body the leg's head announced:
+/// an uncached leg's always (it has no other), a cacheable leg's only when that body came from the
+/// supplier call that produced it.
+fn handoff_applies(spec: &LegSpec, status: CacheStatus) -> bool {
+    spec.cache.is_none() || status == CacheStatus::Miss
 }
 
 /// A duration header written as seconds with a fraction (`12.345`).
@@ -619,14 +635,13 @@ impl LegState {
         }
         if end {
             let outcome = self.translate();
-            if self.spec.cache.is_none() {
-                // Nothing to store: the parent takes the answer as it is (its body stays empty).
-                self.spec.handoff.put(outcome);
-            } else {
+            if self.spec.cache.is_some() {
+                // The bytes the cache stores; the parent takes the answer as it is (see `Handoff`).
                 *body = Some(Bytes::from(
                     serde_json::to_vec(&outcome).unwrap_or_default(),
                 ));
             }
+            self.spec.handoff.put(outcome);
         }
         Ok(())
     }

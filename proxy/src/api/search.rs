@@ -10,7 +10,7 @@ use crate::legs::{cache_key, LegCache, LegResult};
 use crate::supplier_calls::{call_supplier, spawn_refresh, CallOptions};
 use crate::traces::RequestTrace;
 use arigate_connectors::normalize::{format_minor, offer_terms};
-use arigate_connectors::{Call, ErrorClass, HotelOffers, Reply, SearchQuery, SupplierOffer};
+use arigate_connectors::{Board, Call, ErrorClass, HotelOffers, Reply, SearchQuery, SupplierOffer};
 use arigate_filters::agent_auth::Agent;
 use arigate_filters::agent_input::{self, SearchRules};
 use arigate_filters::cache_policy::browse_ttl;
@@ -19,8 +19,8 @@ use arigate_filters::tokens::OfferClaims;
 use arigate_telemetry::{EventType, SpanStatus};
 use pingora_proxy::Session;
 use rust_decimal::Decimal;
+use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -185,11 +185,8 @@ pub async fn handle(
             hotels: l.result.as_deref().unwrap_or_default(),
         })
         .collect();
-    let Merged {
-        hotels: hotels_json,
-        offers_per_leg,
-    } = merge(app, &search, &inputs, trace_id, now, exp);
-    for ((leg, offers), unified) in results.iter().zip(offers_per_leg).zip(legs_unified) {
+    let merged = merge(app, &search, &inputs, trace_id, now, exp);
+    for ((leg, &offers), unified) in results.iter().zip(&merged.offers_per_leg).zip(legs_unified) {
         if leg.status != "ok" {
             complete = false;
         }
@@ -242,15 +239,9 @@ pub async fn handle(
         }
         _ => "private, no-store".to_string(),
     };
-    let offers_total: usize = hotels_json
-        .iter()
-        .filter_map(|h| h["rooms"].as_array())
-        .flatten()
-        .filter_map(|r| r["offers"].as_array())
-        .map(Vec::len)
-        .sum();
+    let offers_total = merged.offers();
     merge_span = merge_span
-        .with_attr("hotels", hotels_json.len().to_string())
+        .with_attr("hotels", merged.hotels.len().to_string())
         .with_attr("offers", offers_total.to_string())
         .with_attr("legs", results.len().to_string());
     merge_span.finish(SpanStatus::Success);
@@ -282,10 +273,9 @@ pub async fn handle(
         "currency_rates_as_of": app.config.currency.as_of.to_string(),
         "suppliers": suppliers_json,
     });
-    let tail =
-        Answer::tail_of(&serde_json::to_vec(&hotels_json).unwrap_or_else(|_| b"[]".to_vec()));
+    let tail = Answer::tail_of(&merged.render());
     let body = with_tail(&head, &tail);
-    drop(hotels_json);
+    drop(merged);
     // Kept whole only when complete and every leg is fresh data that may be cached.
     let cacheable = complete
         && results
@@ -343,23 +333,143 @@ pub struct LegOffers<'a> {
 }
 
 /// The merged hotels of a search, and how many offers each leg contributed.
-pub struct Merged {
-    pub hotels: Vec<Value>,
+pub struct Merged<'a> {
+    pub hotels: Vec<HotelOut<'a>>,
     pub offers_per_leg: Vec<usize>,
+}
+
+impl Merged<'_> {
+    /// The hotels as a JSON array, as agents get them.
+    pub fn render(&self) -> Vec<u8> {
+        // About 1 kB per offer: one allocation for most answers.
+        let mut out = Vec::with_capacity(1024 * self.offers_per_leg.iter().sum::<usize>() + 64);
+        if serde_json::to_writer(&mut out, &self.hotels).is_err() {
+            return b"[]".to_vec();
+        }
+        out
+    }
+
+    /// Offers in all hotels and rooms.
+    pub fn offers(&self) -> usize {
+        self.hotels
+            .iter()
+            .flat_map(|h| &h.rooms)
+            .map(|r| r.offers.len())
+            .sum()
+    }
+}
+
+// The answer's objects, typed. Members are declared in alphabetical order: the order a
+// `serde_json::Value` object renders them in, and the order agents have always seen.
+
+/// One hotel of the answer.
+#[derive(Debug, Serialize)]
+pub struct HotelOut<'a> {
+    pub hotel_id: &'a str,
+    pub min_price: MinPrice<'a>,
+    pub name: String,
+    pub rooms: Vec<RoomOut<'a>>,
+}
+
+/// The cheapest comparison price of a hotel.
+#[derive(Debug, Serialize)]
+pub struct MinPrice<'a> {
+    pub amount: Option<String>,
+    pub currency: &'a str,
+}
+
+/// One real room of a hotel: the suppliers' offers for it, cheapest first.
+#[derive(Debug, Serialize)]
+pub struct RoomOut<'a> {
+    pub name: String,
+    pub offers: Vec<OfferOut<'a>>,
+    pub room_key: String,
+}
+
+/// An amount in a currency, rounded to its minor units.
+#[derive(Debug, Serialize)]
+pub struct Shown<'a> {
+    pub amount: String,
+    pub currency: &'a str,
+}
+
+/// An offer's price.
+#[derive(Debug, Serialize)]
+pub struct PriceOut<'a> {
+    pub amount: String,
+    pub currency: &'a str,
+    pub taxes_included: bool,
+}
+
+/// A charge payable at the hotel: in the agent's currency, and as the supplier stated it.
+#[derive(Debug, Serialize)]
+pub struct FeeOut<'a> {
+    pub amount: Shown<'a>,
+    pub name: String,
+    pub payable: Stated,
+}
+
+/// An amount as the supplier stated it.
+#[derive(Debug, Serialize)]
+pub struct Stated {
+    pub amount: String,
+    pub currency: String,
+}
+
+/// From `from` on, cancelling costs `amount`.
+#[derive(Debug, Serialize)]
+pub struct PenaltyOut<'a> {
+    pub amount: String,
+    pub currency: &'a str,
+    pub from: String,
+}
+
+/// An offer's cancellation terms.
+#[derive(Debug, Serialize)]
+pub struct CancellationOut<'a> {
+    pub free_until: Option<String>,
+    pub penalties: Vec<PenaltyOut<'a>>,
+}
+
+/// One offer as agents see it (see [`offer_out`]).
+#[derive(Debug, Serialize)]
+pub struct OfferOut<'a> {
+    pub board: Board,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_deadline: Option<String>,
+    pub cancellation: CancellationOut<'a>,
+    pub comparison_price: Shown<'a>,
+    pub offer_id: String,
+    pub pay_at_hotel: Vec<FeeOut<'a>>,
+    pub pay_at_hotel_listed: bool,
+    pub price: PriceOut<'a>,
+    pub rate_name: &'a str,
+    pub refundable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rooms_left: Option<u32>,
+    pub supplier: &'a str,
+    pub supplier_room_name: &'a str,
+    /// The supplier's room code (it decides the room row, agents do not see it).
+    #[serde(skip)]
+    pub room_code: &'a str,
+    /// The comparison price at full precision: offers are ordered by it.
+    #[serde(skip)]
+    pub sort: Decimal,
 }
 
 /// Merges the legs' offers by unified hotel, in the order the search asked: every offer priced in
 /// the agent's currency and given a signed `offer_id` (naming `trace_id`, valid until `exp`),
 /// offers ordered by comparison price, one row per real room. Pure but for the clock in `now`.
-pub fn merge(
+pub fn merge<'a>(
     app: &App,
-    search: &agent_input::ValidSearch,
-    legs: &[LegOffers<'_>],
+    search: &'a agent_input::ValidSearch,
+    legs: &[LegOffers<'a>],
     trace_id: &str,
     now: chrono::DateTime<chrono::Utc>,
     exp: i64,
-) -> Merged {
-    let mut hotels: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+) -> Merged<'a> {
+    let currency = search.currency.as_str();
+    let mut hotels: HashMap<&str, Vec<OfferOut<'a>>> = HashMap::new();
     let mut offers_per_leg = Vec::with_capacity(legs.len());
     // Every token: its offer's signed base (naming this search) and this response's context.
     let context = app.tokens.offer_context(trace_id, trace_id, exp);
@@ -374,7 +484,7 @@ pub fn merge(
                 continue;
             };
             for o in &ho.offers {
-                let Some(mut offer) = offer_json(app, &search.currency, unified, o, now) else {
+                let Some(mut offer) = offer_out(app, currency, unified, leg.code, o, now) else {
                     continue;
                 };
                 let claims = OfferClaims {
@@ -386,82 +496,105 @@ pub fn merge(
                     currency: search.currency.clone(),
                     recheck_trace_id: None,
                 };
-                let mut offer_id = app.tokens.sign_offer(&claims);
-                offer_id.push_str(&context);
-                offer["offer_id"] = json!(offer_id);
-                offer["supplier"] = json!(leg.code);
-                hotels.entry(unified.id.clone()).or_default().push(offer);
+                offer.offer_id = app.tokens.sign_offer(&claims);
+                offer.offer_id.push_str(&context);
+                hotels.entry(unified.id.as_str()).or_default().push(offer);
                 offers += 1;
             }
         }
         offers_per_leg.push(offers);
     }
-    let hotels_json: Vec<Value> = search
+    let hotels = search
         .hotels
         .iter()
         .filter_map(|id| {
-            let mut offers = hotels.remove(id)?;
-            offers.sort_by_cached_key(sort_key);
-            // The comparison price (taxes and charges at the hotel included) decides the order.
-            let min_price = offers.first().map(|o| o["comparison_price"]["amount"].clone());
-            // One row per real room: the suppliers' rooms grouped by `filters::rooms` (a wrong
-            // merge is worse than a missed one, so only rooms known to be the same share a row).
-            let room_of = |o: &Value| {
-                (o["supplier"].as_str().unwrap_or("").to_string(), o["room_code"].as_str().unwrap_or("").to_string())
-            };
-            let mut inputs: Vec<RoomInput> = Vec::new();
-            let mut index_of: HashMap<(String, String), usize> = HashMap::new();
-            for o in &offers {
-                let key = room_of(o);
-                if let std::collections::hash_map::Entry::Vacant(slot) = index_of.entry(key) {
-                    let (supplier, code) = slot.key();
-                    inputs.push(RoomInput::new(Some(supplier), o["room_name"].as_str().unwrap_or(""), Some(code)));
-                    slot.insert(inputs.len() - 1);
-                }
-            }
-            let groups = group_rooms(&inputs);
-            let mut group_of = vec![0usize; inputs.len()];
-            for (g, group) in groups.iter().enumerate() {
-                for m in &group.members {
-                    if let Some(slot) = group_of.get_mut(*m) {
-                        *slot = g;
-                    }
-                }
-            }
-            let mut rows: Vec<Vec<Value>> = vec![Vec::new(); groups.len()];
-            for mut o in offers {
-                let g = index_of.get(&room_of(&o)).and_then(|i| group_of.get(*i)).copied().unwrap_or(0);
-                if let Some(obj) = o.as_object_mut() {
-                    obj.remove("_sort");
-                    obj.remove("room_code");
-                    let supplier_room_name = obj.remove("room_name").unwrap_or(Value::Null);
-                    obj.insert("supplier_room_name".into(), supplier_room_name);
-                }
-                if let Some(row) = rows.get_mut(g) {
-                    row.push(o);
-                }
-            }
-            // Offers were sorted by price, so each row's first offer is its cheapest: rows follow it.
-            let mut rooms: Vec<(String, String, Vec<Value>)> = groups
-                .into_iter()
-                .zip(rows)
-                .filter(|(_, o)| !o.is_empty())
-                .map(|(g, o)| (g.room_key, g.name, o))
-                .collect();
-            rooms.sort_by_key(|(_, _, o)| o.first().and_then(|x| x["comparison_price"]["amount"].as_str()).and_then(|a| a.parse::<Decimal>().ok()).unwrap_or(Decimal::MAX));
-            let name = app.config.mapping.hotel(id).map(|h| h.name.clone()).unwrap_or_default();
-            Some(json!({
-                "hotel_id": id,
-                "name": name,
-                "min_price": {"amount": min_price, "currency": search.currency},
-                "rooms": rooms.into_iter().map(|(k, n, o)| json!({"room_key": k, "name": n, "offers": o})).collect::<Vec<_>>(),
-            }))
+            let offers = hotels.remove(id.as_str())?;
+            let name = app
+                .config
+                .mapping
+                .hotel(id)
+                .map(|h| h.name.clone())
+                .unwrap_or_default();
+            Some(hotel_out(id, name, currency, offers))
         })
         .collect();
-
     Merged {
-        hotels: hotels_json,
+        hotels,
         offers_per_leg,
+    }
+}
+
+/// One hotel's offers, cheapest first, in one row per real room: the suppliers' rooms grouped by
+/// `filters::rooms` (a wrong merge is worse than a missed one, so only rooms known to be the same
+/// share a row); rows follow their cheapest offer.
+fn hotel_out<'a>(
+    id: &'a str,
+    name: String,
+    currency: &'a str,
+    mut offers: Vec<OfferOut<'a>>,
+) -> HotelOut<'a> {
+    // The comparison price (taxes and charges at the hotel included) decides the order (stable).
+    offers.sort_by_key(|o| o.sort);
+    let min_price = offers.first().map(|o| o.comparison_price.amount.clone());
+    // Each (supplier, room code) once, in the order of the offers: the grouping's input.
+    let mut inputs: Vec<RoomInput> = Vec::new();
+    let mut index_of: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut room_of = Vec::with_capacity(offers.len());
+    for o in &offers {
+        let i = *index_of
+            .entry((o.supplier, o.room_code))
+            .or_insert_with(|| {
+                inputs.push(RoomInput::new(
+                    Some(o.supplier),
+                    o.supplier_room_name,
+                    Some(o.room_code),
+                ));
+                inputs.len() - 1
+            });
+        room_of.push(i);
+    }
+    let groups = group_rooms(&inputs);
+    let mut group_of = vec![0usize; inputs.len()];
+    for (g, group) in groups.iter().enumerate() {
+        for m in &group.members {
+            if let Some(slot) = group_of.get_mut(*m) {
+                *slot = g;
+            }
+        }
+    }
+    let mut rows: Vec<Vec<OfferOut<'a>>> = (0..groups.len()).map(|_| Vec::new()).collect();
+    for (o, i) in offers.into_iter().zip(room_of) {
+        let g = group_of.get(i).copied().unwrap_or(0);
+        if let Some(row) = rows.get_mut(g) {
+            row.push(o);
+        }
+    }
+    // Offers were sorted by price, so each row's first offer is its cheapest: rows follow it, by
+    // the price as shown.
+    let mut rooms: Vec<RoomOut<'a>> = groups
+        .into_iter()
+        .zip(rows)
+        .filter(|(_, o)| !o.is_empty())
+        .map(|(g, offers)| RoomOut {
+            name: g.name,
+            offers,
+            room_key: g.room_key,
+        })
+        .collect();
+    rooms.sort_by_cached_key(|r| {
+        r.offers
+            .first()
+            .and_then(|o| o.comparison_price.amount.parse::<Decimal>().ok())
+            .unwrap_or(Decimal::MAX)
+    });
+    HotelOut {
+        hotel_id: id,
+        min_price: MinPrice {
+            amount: min_price,
+            currency,
+        },
+        name,
+        rooms,
     }
 }
 
@@ -578,73 +711,74 @@ fn cached_answer(app: &App, trace: &RequestTrace, answer: &Answer) -> ApiRespons
     .header("cache-control", format!("private, max-age={fresh_for}"))
 }
 
-/// One offer as agents see it (`offer_id` and `supplier` are added by the caller): every amount in
-/// the requested currency at full precision until it is shown, rounded once to the currency's
-/// minor units; the comparison price adds what is payable at the hotel; cancellation deadlines on
-/// the UTC timeline in the hotel's zone ([`arigate_connectors::normalize`]). `None` when an amount
-/// is in a currency the configured table cannot convert.
-fn offer_json(
+/// One offer as agents see it (`offer_id` is the caller's to fill in): every amount in the
+/// requested currency at full precision until it is shown, rounded once to the currency's minor
+/// units; the comparison price adds what is payable at the hotel; cancellation deadlines on the
+/// UTC timeline in the hotel's zone ([`arigate_connectors::normalize`]). `None` when an amount is
+/// in a currency the configured table cannot convert.
+fn offer_out<'a>(
     app: &App,
-    currency: &str,
+    currency: &'a str,
     hotel: &arigate_config::MappedHotel,
-    o: &SupplierOffer,
+    supplier: &'a str,
+    o: &'a SupplierOffer,
     now: chrono::DateTime<chrono::Utc>,
-) -> Option<Value> {
+) -> Option<OfferOut<'a>> {
     let convert = |amount: Decimal, from: &str| app.config.currency.convert(amount, from, currency);
     let terms = offer_terms(o, &convert, hotel.time_zone, now)?;
-    let shown = |a: Decimal| json!({"amount": format_minor(a, currency), "currency": currency});
+    let shown = |a: Decimal| Shown {
+        amount: format_minor(a, currency),
+        currency,
+    };
     let instant =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let fees: Vec<Value> = terms
+    let pay_at_hotel = terms
         .pay_at_hotel
-        .iter()
-        .map(|f| {
-            json!({
-                "name": f.name,
-                "amount": shown(f.amount),
-                "payable": {
-                    "amount": format_minor(f.stated.amount, &f.stated.currency),
-                    "currency": f.stated.currency,
-                },
-            })
+        .into_iter()
+        .map(|f| FeeOut {
+            amount: shown(f.amount),
+            name: f.name,
+            payable: Stated {
+                amount: format_minor(f.stated.amount, &f.stated.currency),
+                currency: f.stated.currency,
+            },
         })
         .collect();
-    let penalties: Vec<Value> = terms
+    let penalties = terms
         .cancellation
         .penalties
         .iter()
-        .map(|p| json!({"from": instant(p.from), "amount": format_minor(p.amount, currency), "currency": currency}))
+        .map(|p| PenaltyOut {
+            amount: format_minor(p.amount, currency),
+            currency,
+            from: instant(p.from),
+        })
         .collect();
     let free_until = terms.cancellation.free_until.map(instant);
-    let mut price = shown(terms.price);
-    price["taxes_included"] = json!(terms.taxes_included);
-    let mut offer = json!({
-        "room_code": o.room_code,
-        "room_name": o.room_name,
-        "rate_name": o.rate_name,
-        "board": o.board,
-        "refundable": o.refundable,
-        "price": price,
-        "pay_at_hotel": fees,
-        "pay_at_hotel_listed": terms.pay_at_hotel_listed,
-        "comparison_price": shown(terms.comparison),
-        "cancellation": {"free_until": free_until, "penalties": penalties},
-        "_sort": terms.comparison.to_string(),
-    });
-    if let Some(d) = free_until {
-        offer["cancel_deadline"] = json!(d);
-    }
-    if let Some(a) = o.allotment {
-        offer["rooms_left"] = json!(a);
-    }
-    Some(offer)
-}
-
-fn sort_key(v: &Value) -> Decimal {
-    v["_sort"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(Decimal::MAX)
+    Some(OfferOut {
+        board: o.board,
+        cancel_deadline: free_until.clone(),
+        cancellation: CancellationOut {
+            free_until,
+            penalties,
+        },
+        comparison_price: shown(terms.comparison),
+        offer_id: String::new(),
+        pay_at_hotel,
+        pay_at_hotel_listed: terms.pay_at_hotel_listed,
+        price: PriceOut {
+            amount: format_minor(terms.price, currency),
+            currency,
+            taxes_included: terms.taxes_included,
+        },
+        rate_name: &o.rate_name,
+        refundable: o.refundable,
+        rooms_left: o.allotment,
+        supplier,
+        supplier_room_name: &o.room_name,
+        room_code: &o.room_code,
+        sort: terms.comparison,
+    })
 }
 
 /// Runs one search leg; `opts.timeout` is replaced by the supplier's timeout within `deadline`.
@@ -730,5 +864,117 @@ async fn run_leg(
         cache,
         age,
         fresh_for,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer(optional: bool) -> OfferOut<'static> {
+        let shown = |a: &str| Shown {
+            amount: a.into(),
+            currency: "EUR",
+        };
+        OfferOut {
+            board: Board::Breakfast,
+            cancel_deadline: optional.then(|| "2027-01-10T12:00:00Z".to_string()),
+            cancellation: CancellationOut {
+                free_until: optional.then(|| "2027-01-10T12:00:00Z".to_string()),
+                penalties: vec![PenaltyOut {
+                    amount: "10.00".into(),
+                    currency: "EUR",
+                    from: "2027-01-10T12:00:00Z".into(),
+                }],
+            },
+            comparison_price: shown("110.00"),
+            offer_id: "of_x.y".into(),
+            pay_at_hotel: vec![FeeOut {
+                amount: shown("10.00"),
+                name: "City tax".into(),
+                payable: Stated {
+                    amount: "11.00".into(),
+                    currency: "USD".into(),
+                },
+            }],
+            pay_at_hotel_listed: true,
+            price: PriceOut {
+                amount: "100.00".into(),
+                currency: "EUR",
+                taxes_included: true,
+            },
+            rate_name: "Flexible \"BB\"",
+            refundable: optional,
+            rooms_left: optional.then_some(3),
+            supplier: "hotelbeds",
+            supplier_room_name: "Double Room",
+            room_code: "DBL.ST",
+            sort: Decimal::new(11000, 2),
+        }
+    }
+
+    /// The typed answer renders as the `serde_json::Value` answer did: the same members, every
+    /// object's members in alphabetical order (a `Value` object's order), absent optional members
+    /// left out and the free-cancellation deadline `null` when there is none.
+    #[test]
+    fn typed_hotels_render_like_value_objects() {
+        for optional in [true, false] {
+            let hotel = HotelOut {
+                hotel_id: "ARG-LIS-0001",
+                min_price: MinPrice {
+                    amount: Some("110.00".into()),
+                    currency: "EUR",
+                },
+                name: "Bridge Heights Inn".into(),
+                rooms: vec![RoomOut {
+                    name: "Double Room".into(),
+                    offers: vec![offer(optional), offer(!optional)],
+                    room_key: "double".into(),
+                }],
+            };
+            let direct = serde_json::to_string(&[&hotel]).unwrap();
+            let value = serde_json::to_value([&hotel]).unwrap();
+            assert_eq!(direct, serde_json::to_string(&value).unwrap());
+            let o = &value[0]["rooms"][0]["offers"][0];
+            assert_eq!(o.get("cancel_deadline").is_some(), optional);
+            assert_eq!(o.get("rooms_left").is_some(), optional);
+            assert!(o["cancellation"].get("free_until").is_some());
+            for hidden in ["room_code", "sort", "_sort", "room_name"] {
+                assert!(o.get(hidden).is_none(), "{hidden} shown");
+            }
+            assert_eq!(o["supplier_room_name"], "Double Room");
+            assert_eq!(o["board"], "BB");
+        }
+    }
+
+    #[test]
+    fn merged_counts_offers_and_renders_an_array() {
+        let merged = Merged {
+            hotels: vec![HotelOut {
+                hotel_id: "ARG-LIS-0001",
+                min_price: MinPrice {
+                    amount: None,
+                    currency: "EUR",
+                },
+                name: String::new(),
+                rooms: vec![
+                    RoomOut {
+                        name: "a".into(),
+                        offers: vec![offer(true), offer(false)],
+                        room_key: "a".into(),
+                    },
+                    RoomOut {
+                        name: "b".into(),
+                        offers: vec![offer(true)],
+                        room_key: "b".into(),
+                    },
+                ],
+            }],
+            offers_per_leg: vec![3],
+        };
+        assert_eq!(merged.offers(), 3);
+        let v: Value = serde_json::from_slice(&merged.render()).unwrap();
+        assert_eq!(v[0]["rooms"][1]["offers"].as_array().map(Vec::len), Some(1));
+        assert!(v[0]["min_price"]["amount"].is_null());
     }
 }
