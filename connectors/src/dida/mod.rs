@@ -77,42 +77,18 @@ impl Connector for Dida {
     }
 
     fn parse(&self, call: &Call, resp: &WireResponse) -> SupplierResult<Reply> {
+        // The hot path: a plain successful search answer, read in one pass.
+        if let Call::Search { query } = call {
+            if let Some(rs) = plain_success::<PriceSearchRs>(resp) {
+                return search_reply(query, rs);
+            }
+        }
         let success = match success(resp) {
             Ok(s) => s,
             Err(e) => return on_error(call, e),
         };
         match call {
-            Call::Search { query } => {
-                let rs: PriceSearchRs = from(success)?;
-                let token = OfferToken {
-                    rate_plan: String::new(),
-                    nationality: query.nationality.clone(),
-                    currency: query.currency.clone(),
-                    reference: None,
-                };
-                let mut hotels = Vec::new();
-                for h in rs.price_details.map(|p| p.hotel_list).unwrap_or_default() {
-                    let mut offers = Vec::new();
-                    for plan in h.rate_plan_list.iter().filter(|p| !p.is_on_request) {
-                        offers.push(offer(
-                            plan,
-                            &h.hotel_id.0,
-                            query.stay,
-                            &query.rooms,
-                            &token,
-                            PriceScope::OneRoom,
-                        )?);
-                    }
-                    if !offers.is_empty() {
-                        hotels.push(HotelOffers {
-                            hotel_code: h.hotel_id.0,
-                            hotel_name: h.hotel_name.unwrap_or_default(),
-                            offers,
-                        });
-                    }
-                }
-                Ok(Reply::Search { hotels })
-            }
+            Call::Search { query } => search_reply(query, from(success)?),
             Call::Recheck { offer: key } => {
                 let rs: PriceConfirmRs = from(success)?;
                 let Some(live) = confirmed_offer(&rs, key)? else {
@@ -661,6 +637,80 @@ fn success(resp: &WireResponse) -> SupplierResult<Value> {
         Some(s @ Value::Object(_)) => Ok(s),
         Some(Value::Bool(false)) => Err(SupplierError::malformed("Success false without an Error")),
         _ => Err(SupplierError::malformed("answer without a Success object")),
+    }
+}
+
+/// A search answer's offers (on-request rate plans left out) and hotels with any.
+fn search_reply(query: &SearchQuery, rs: PriceSearchRs) -> SupplierResult<Reply> {
+    let token = OfferToken {
+        rate_plan: String::new(),
+        nationality: query.nationality.clone(),
+        currency: query.currency.clone(),
+        reference: None,
+    };
+    let mut hotels = Vec::new();
+    for h in rs.price_details.map(|p| p.hotel_list).unwrap_or_default() {
+        let mut offers = Vec::new();
+        for plan in h.rate_plan_list.iter().filter(|p| !p.is_on_request) {
+            offers.push(offer(
+                plan,
+                &h.hotel_id.0,
+                query.stay,
+                &query.rooms,
+                &token,
+                PriceScope::OneRoom,
+            )?);
+        }
+        if !offers.is_empty() {
+            hotels.push(HotelOffers {
+                hotel_code: h.hotel_id.0,
+                hotel_name: h.hotel_name.unwrap_or_default(),
+                offers,
+            });
+        }
+    }
+    Ok(Reply::Search { hotels })
+}
+
+/// A plainly successful answer's `Success` object read straight into `T` (no `Value` in
+/// between): a 2xx status, a JSON object with a `Success` object that reads as `T`, and no
+/// `Error` object. `None` for anything else, which [`success`] then reads and classifies as it
+/// always did, so an answer means the same either way.
+fn plain_success<T: DeserializeOwned>(resp: &WireResponse) -> Option<T> {
+    #[derive(Deserialize)]
+    struct Plain<T> {
+        #[serde(rename = "Success")]
+        success: ObjectOf<T>,
+        #[serde(rename = "Error", default)]
+        error: Option<Value>,
+    }
+    if !resp.is_success() {
+        return None;
+    }
+    let ObjectOf(plain) = serde_json::from_slice::<ObjectOf<Plain<T>>>(&resp.body).ok()?;
+    match plain.error {
+        Some(Value::Object(_)) => None,
+        _ => Some(plain.success.0),
+    }
+}
+
+/// A `T` that must be a JSON object (a derived struct also reads an array, field by field).
+struct ObjectOf<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOf<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Object(std::marker::PhantomData))
+            .map(ObjectOf)
     }
 }
 

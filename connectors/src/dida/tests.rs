@@ -891,3 +891,40 @@ fn every_prefix_of_every_fixture_is_handled_without_panicking() {
         }
     }
 }
+
+/// The one-pass read of a plain search answer gives what reading it through a `Value` gives, and
+/// anything less plain (an `Error` object, a `Success` that is not an object, a document that is
+/// not an object) is left to the classifying path, with the same result as before.
+#[test]
+fn plain_search_answers_read_in_one_pass_mean_the_same() {
+    let call = Call::Search { query: query(2) };
+    let Call::Search { query: q } = &call else {
+        unreachable!()
+    };
+    let body = fixture!("price_search_rs.json");
+    let resp = ok(body);
+    let fast = plain_success::<PriceSearchRs>(&resp).expect("a plain answer");
+    let slow: PriceSearchRs = from(success(&resp).unwrap()).unwrap();
+    assert_eq!(search_reply(q, fast), search_reply(q, slow));
+    assert!(matches!(parse(&call, ok(body)), Ok(Reply::Search { hotels }) if !hotels.is_empty()));
+
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let with_error = text.replacen('{', r#"{"Error":{"Code":"2001","Message":"no"},"#, 1);
+    let not_object = r#"{"Success":[{"PriceDetails":null}]}"#.to_string();
+    let array = format!("[{text}]");
+    let duplicate = text.replacen('{', r#"{"Success":false,"#, 1);
+    for odd in [with_error, not_object, array, duplicate] {
+        let resp = ok(odd.as_bytes());
+        assert!(plain_success::<PriceSearchRs>(&resp).is_none(), "{odd:.60}");
+        // What parsing was before the one-pass read: through a `Value`, always.
+        let before = match success(&resp) {
+            Ok(s) => from(s).and_then(|rs| search_reply(q, rs)),
+            Err(e) => on_error(&call, e),
+        };
+        assert_eq!(
+            format!("{:?}", parse(&call, resp)),
+            format!("{before:?}"),
+            "{odd:.60}"
+        );
+    }
+}
