@@ -178,7 +178,7 @@ fn bench(c: &mut Criterion) {
     );
     let offers: usize = merged.offers_per_leg.iter().sum();
     assert!(offers >= 50, "only {offers} offers to merge");
-    let rendered = serde_json::to_vec(&merged.hotels).expect("json");
+    let rendered = merged.render();
     eprintln!(
         "merge: {offers} offers from {} suppliers, {} bytes rendered",
         legs.len(),
@@ -208,7 +208,7 @@ fn bench(c: &mut Criterion) {
                 now,
                 exp,
             );
-            serde_json::to_vec(&m.hotels).expect("json")
+            m.render()
         })
     });
     g.finish();
