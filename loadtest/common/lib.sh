@@ -105,15 +105,21 @@ lt_sim_scenario() {
   curl -sf -o /dev/null -X POST "http://127.0.0.1:${SIM_PORT[$p]}/__sim/scenario" -d "$body"
 }
 
+# The given process ids and their current children's, one per line.
+lt_with_children() {
+  local p
+  for p in "$@"; do
+    echo "$p"
+    pgrep -P "$p" || true
+  done
+}
+
 # CPU time (clock ticks) of the given processes and their current children (nginx workers), threads
 # included, plus what their reaped children used (cutime+cstime), so a child exiting mid-run (nginx's
 # cache loader) neither vanishes nor goes negative.
 lt_ticks() {
-  local p c
-  for p in "$@"; do
-    echo "$p"
-    pgrep -P "$p" || true
-  done | while read -r c; do
+  local c
+  lt_with_children "$@" | while read -r c; do
     awk '{print $14 + $15 + $16 + $17}' "/proc/$c/stat" 2>/dev/null || true
   done | awk '{t += $1} END {print t + 0}'
 }
@@ -122,11 +128,8 @@ lt_ticks() {
 # threads: each voluntary one is a sleep and a wake-up, the cost that dominates a request on a
 # loopback VM once the process waits between requests.
 lt_switches() {
-  local p c
-  for p in "$@"; do
-    echo "$p"
-    pgrep -P "$p" || true
-  done | while read -r c; do
+  local c
+  lt_with_children "$@" | while read -r c; do
     cat /proc/"$c"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {t += $2} END {print t + 0}'
   done | awk '{t += $1} END {print t + 0}'
 }

@@ -465,7 +465,7 @@ async fn admin_purge_by_tag_and_key_makes_the_next_search_miss() {
             .header("x-arigate-cache"),
         Some("bypass")
     );
-    let stats = http("GET", &format!("{}/admin/cache", stack.admin), &[], None).await;
+    let stats = stack.admin_call("GET", "/admin/cache").await;
     assert!(
         stats.body["entries"].as_u64().unwrap_or(0) > 0,
         "{}",

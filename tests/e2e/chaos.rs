@@ -655,13 +655,7 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
             .filter(|l| l["status"] == "ok")
             .filter_map(|l| l["code"].as_str())
             .collect();
-        let circuits = crate::harness::http(
-            "GET",
-            &format!("{}/admin/suppliers", stack.admin),
-            &[],
-            None,
-        )
-        .await;
+        let circuits = stack.admin_call("GET", "/admin/suppliers").await;
         let closed = circuits.body["suppliers"]
             .as_array()
             .into_iter()
@@ -682,10 +676,7 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // Spans reach the restarted ClickHouse again.
-    let traces_before =
-        crate::harness::http("GET", &format!("{}/admin/traces", stack.admin), &[], None)
-            .await
-            .body;
+    let traces_before = stack.admin_call("GET", "/admin/traces").await.body;
     let written_before = traces_before["written"].as_u64().unwrap_or(0);
     let (s, _) = agent_post(
         &stack.edge,
@@ -697,18 +688,13 @@ async fn faults_under_load_never_leak_an_undocumented_5xx_or_a_double_booking() 
     .await;
     assert_eq!(s.status, 200);
     let flow_until = Instant::now() + Duration::from_secs(30);
-    let cache_stats =
-        crate::harness::http("GET", &format!("{}/admin/cache", stack.admin), &[], None)
-            .await
-            .body;
+    let cache_stats = stack.admin_call("GET", "/admin/cache").await.body;
     eprintln!(
         "chaos: Redis as the restarted edge saw it: {}",
         cache_stats["cluster"]["l2"]["redis"]
     );
     let traces_after = loop {
-        let t = crate::harness::http("GET", &format!("{}/admin/traces", stack.admin), &[], None)
-            .await
-            .body;
+        let t = stack.admin_call("GET", "/admin/traces").await.body;
         if t["written"].as_u64().unwrap_or(0) > written_before {
             break t;
         }

@@ -41,13 +41,7 @@ async fn two_nodes(opts: Options) -> (Stack, Stack) {
 
 /// Reloads `stack`'s config file (unchanged): a new App generation around the node's state.
 async fn reload(stack: &Stack) {
-    let r = http(
-        "POST",
-        &format!("{}/admin/config/reload", stack.admin),
-        &[],
-        None,
-    )
-    .await;
+    let r = stack.admin_call("POST", "/admin/config/reload").await;
     assert_eq!(r.status, 200, "{}", r.raw);
     assert_eq!(r.body["result"], "ok", "{}", r.raw);
     assert!(r.body["generation"].as_u64() >= Some(1), "{}", r.raw);
@@ -68,9 +62,7 @@ async fn metric_sum(stack: &Stack, name: &str) -> f64 {
 }
 
 async fn stats(stack: &Stack) -> Value {
-    http("GET", &format!("{}/admin/cache", stack.admin), &[], None)
-        .await
-        .body
+    stack.admin_call("GET", "/admin/cache").await.body
 }
 
 async fn written(stack: &Stack) -> u64 {

@@ -498,13 +498,7 @@ async fn the_admin_listener_shows_each_suppliers_recent_latency() {
             .await;
         assert_eq!(r.status, 200, "{}", r.raw);
     }
-    let a = http(
-        "GET",
-        &format!("{}/admin/suppliers", stack.admin),
-        &[],
-        None,
-    )
-    .await;
+    let a = stack.admin_call("GET", "/admin/suppliers").await;
     assert_eq!(a.status, 200, "{}", a.raw);
     let recent = |code: &str| {
         a.body["suppliers"]
@@ -525,13 +519,7 @@ async fn the_admin_listener_shows_each_suppliers_recent_latency() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_listener_lists_suppliers_without_secrets() {
     let stack = Stack::start().await;
-    let a = http(
-        "GET",
-        &format!("{}/admin/suppliers", stack.admin),
-        &[],
-        None,
-    )
-    .await;
+    let a = stack.admin_call("GET", "/admin/suppliers").await;
     assert_eq!(a.status, 200);
     let list = a.body["suppliers"].as_array().cloned().unwrap_or_default();
     assert_eq!(list.len(), 5);

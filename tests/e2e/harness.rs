@@ -346,6 +346,11 @@ impl Stack {
         .await
     }
 
+    /// A request without headers or body to the admin listener, e.g. `("GET", "/admin/cache")`.
+    pub async fn admin_call(&self, method: &str, path: &str) -> Answer {
+        http(method, &format!("{}{path}", self.admin), &[], None).await
+    }
+
     /// `POST /v1/availability` for an offer id (as found in a search answer, or any JSON value
     /// a test sends in its place).
     pub async fn recheck(&self, offer_id: impl serde::Serialize) -> Answer {

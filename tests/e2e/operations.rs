@@ -19,7 +19,7 @@ fn dida_status(search: &Value) -> String {
 }
 
 async fn admin_config(stack: &Stack) -> Value {
-    let a = http("GET", &format!("{}/admin/config", stack.admin), &[], None).await;
+    let a = stack.admin_call("GET", "/admin/config").await;
     assert_eq!(a.status, 200, "{}", a.raw);
     a.body
 }
@@ -103,13 +103,7 @@ async fn reload_applies_a_new_timeout_under_load_and_refuses_an_invalid_file() {
         good.replace("supplier_timeout: 800ms", "supplier_timeout: soon"),
     )
     .expect("write config");
-    let r = http(
-        "POST",
-        &format!("{}/admin/config/reload", stack.admin),
-        &[],
-        None,
-    )
-    .await;
+    let r = stack.admin_call("POST", "/admin/config/reload").await;
     assert_eq!(r.status, 422, "{}", r.raw);
     assert_eq!(r.body["result"], "invalid");
     assert!(r.raw.contains("search.supplier_timeout"), "{}", r.raw);
@@ -462,13 +456,7 @@ async fn a_suppliers_request_rate_cap_holds_and_refused_calls_are_never_sent() {
     );
     assert_ne!(capped, text);
     std::fs::write(&path, capped).expect("write");
-    let r = http(
-        "POST",
-        &format!("{}/admin/config/reload", stack.admin),
-        &[],
-        None,
-    )
-    .await;
+    let r = stack.admin_call("POST", "/admin/config/reload").await;
     assert_eq!(r.status, 200, "{}", r.raw);
     let hotels = shared_hotels(1);
     let before = crate::harness::searches(&stack, "dida");

@@ -328,9 +328,7 @@ async fn timed_searches(stack: &Stack, ids: &[&str], n: usize) -> Vec<Duration> 
 }
 
 async fn traces_stats(stack: &Stack) -> Value {
-    http("GET", &format!("{}/admin/traces", stack.admin), &[], None)
-        .await
-        .body
+    stack.admin_call("GET", "/admin/traces").await.body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
