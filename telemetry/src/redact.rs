@@ -257,16 +257,11 @@ fn has_long_digit_run(text: &str) -> bool {
 /// cut with the number of bytes left out.
 pub fn excerpt(text: &str, limit: usize) -> String {
     let cap = limit.saturating_add(REDACT_MARGIN);
-    let mut out = if text.len() <= cap {
-        text.to_string()
-    } else {
-        // As `cut_in_place` would, without copying the rest.
-        let at = floor_char_boundary(text, cap.saturating_sub(CUT_MARK.len()));
-        let mut head = String::with_capacity(at + CUT_MARK.len());
-        head.push_str(text.get(..at).unwrap_or_default());
-        head.push_str(CUT_MARK);
-        head
-    };
+    // Copy only the head: one character past `cap` (at most 4 bytes) keeps it longer than `cap`
+    // exactly when the text is, so `cut_in_place` cuts it as it would the whole text.
+    let head = floor_char_boundary(text, cap.saturating_add(4));
+    let mut out = text.get(..head).unwrap_or_default().to_string();
+    cut_in_place(&mut out, cap);
     redact_and_trim(&mut out, limit, text.len());
     out
 }
