@@ -134,6 +134,14 @@ lt_switches() {
   done | awk '{t += $1} END {print t + 0}'
 }
 
+# Steal time: the share of the machine's CPU time the hypervisor gave to other guests. Prints
+# "steal total" (clock ticks, all CPUs) from /proc/stat; lt_steal_pct s0 s1 turns two of them into %.
+# Measurements taken while it is high are not comparable with others.
+lt_steal() { awk '$1 == "cpu" {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+lt_steal_pct() { # "steal total" "steal total"
+  awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.1f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0)}'
+}
+
 lt_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # CPU µs per request from tick counts: lt_us_per_req t0 t1 requests

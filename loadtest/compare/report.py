@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 out, machine, browse_bytes, wire_path, secs, conns = sys.argv[1:7]
 rows = list(csv.DictReader(open(f"{out}/compare.csv")))
-ORDER = ["direct", "nginx", "arigate"]
+ORDER = ["direct", "nginx", "pingora", "arigate"]
 SECTIONS = ["browse", "pass-through"]
 
 
@@ -69,15 +69,21 @@ md = [
     f"- **browse**: a cached search answer of {browse_bytes} bytes. direct = nginx serving those bytes from a file;"
     " nginx = `proxy_cache` in front of it (POST cached by body, every request a HIT); arigate = a cache hit"
     " of the same search (the whole answer from its per-agent answer cache, checked against invalidations,"
-    " with this request's trace id and the legs' ages).",
+    " with this request's trace id and the legs' ages). pingora = the floor: a bare Pingora 0.9.1 service"
+    " (`benches/src/bin/pingora-floor.rs`, set up like the edge) that reads the body and answers the same bytes"
+    " from memory, with none of arigate's work.",
     f"- **pass-through**: a re-check at the Hotelbeds simulator (`POST {wire_path}`). direct = the simulator;"
     " nginx = plain `proxy_pass` of the same wire request; arigate = `POST /v1/availability` with an offer_id,"
-    " translated to the supplier's wire format and back. The direct row's CPU is the simulator's own work.",
+    " translated to the supplier's wire format and back; pingora = the same bare Pingora service as a plain"
+    " proxy of the wire request. The direct row's CPU is the simulator's own work.",
     "- CPU µs/request = utime+stime of the process under test (all threads; nginx master and workers) over the run"
     " divided by the requests answered. *fixed* = all fixed-rate runs together, *peak* = the wrk run.",
     "- switches/req = context switches (voluntary + involuntary, all threads) of the process under test per"
     " request at the fixed rates: each is a sleep and a wake-up, which on this VM costs more than most of the"
     " request's own work (see profiles.md).",
+    "- steal % = the share of the machine's CPU time the hypervisor gave to other guests during the row's runs"
+    " (the highest of its runs, from /proc/stat). A row measured under high steal is slower than the others"
+    " for reasons outside it: rerun rather than compare.",
     "",
 ]
 targets = []
@@ -89,6 +95,7 @@ for section in SECTIONS:
     head = ["", "CPU µs/req (fixed)", "CPU µs/req (peak)", "peak req/s"]
     head += [f"p50 / p99 ms @ {r}/s" for r in rates]
     head += ["CPU vs nginx", "CPU vs direct", "peak vs nginx", "peak vs direct", "switches/req (fixed)", "errors"]
+    head += ["steal %"]
     md += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     base = {k: (fixed_cpu(v), num(v["peak"]["rps"]) if v["peak"] else None) for k, v in s.items()}
     for name in ORDER:
@@ -107,6 +114,8 @@ for section in SECTIONS:
         cells.append(fmt(fixed_switches(d), 2))
         errors = sum(int(num(f["errors"]) or 0) for f in d["fixed"]) + int(num(d["peak"]["errors"]) or 0 if d["peak"] else 0)
         cells.append(str(errors))
+        steals = [num(x.get("steal_pct")) for x in d["fixed"] + ([d["peak"]] if d["peak"] else [])]
+        cells.append(fmt(max(steals), 1) if steals and None not in steals else "–")
         md.append("| " + " | ".join(cells) + " |")
     md.append("")
     a, n, dr = s.get("arigate"), s.get("nginx"), s.get("direct")
@@ -126,6 +135,41 @@ for section in SECTIONS:
                 f"| pass-through: added p50 over direct ≤ 150 µs at {low}/s | {added:.0f} µs | {'met' if added <= 150 else 'not met'} |"
             )
 md += ["## Targets (issue #7)", "", "| target | measured | |", "|---|---|---|"] + targets + [""]
+# The floor: what the same measurement gives for Pingora with no arigate work in it.
+floor = []
+for section in SECTIONS:
+    s = data.get(section, {})
+    p, a, n, dr = s.get("pingora"), s.get("arigate"), s.get("nginx"), s.get("direct")
+    if not (p and n):
+        continue
+    pc, nc = fixed_cpu(p), fixed_cpu(n)
+    pk, nk = num(p["peak"]["cpu_us"]) if p["peak"] else None, num(n["peak"]["cpu_us"]) if n["peak"] else None
+    line = f"| {section} | {ratio(pc, nc)} ({fmt(pc)} vs {fmt(nc)} µs) | {ratio(pk, nk)} ({fmt(pk)} vs {fmt(nk)} µs) |"
+    if a:
+        ak = num(a["peak"]["cpu_us"]) if a["peak"] else None
+        line += f" {fmt(fixed_cpu(a) - pc)} µs | {fmt(ak - pk if ak is not None and pk is not None else None)} µs |"
+    else:
+        line += " – | – |"
+    if section == "pass-through" and dr:
+        low = rates[0]
+        fp = {int(f["rate"]): f for f in p["fixed"]}.get(low)
+        fd = {int(f["rate"]): f for f in dr["fixed"]}.get(low)
+        line += f" {(num(fp['p50_ms']) - num(fd['p50_ms'])) * 1000:.0f} µs |" if fp and fd else " – |"
+    else:
+        line += " – |"
+    floor.append(line)
+if floor:
+    md += [
+        "## The Pingora floor",
+        "",
+        "The bare Pingora 0.9.1 service against nginx, and arigate's own work on top of it (arigate minus the"
+        " floor, same run). A CPU target below the floor's ratio cannot be met by anything built on this"
+        " Pingora; the difference is what arigate's code costs.",
+        "",
+        "| set-up | floor CPU vs nginx (fixed) | floor CPU vs nginx (peak) | arigate over the floor (fixed) |"
+        " arigate over the floor (peak) | floor's added p50 over direct |",
+        "|---|---|---|---|---|---|",
+    ] + floor + [""]
 md += [
     "Charts: [latency vs rate, browse](latency-browse.png), [latency vs rate, pass-through](latency-pass-through.png),"
     " [CPU per request](cpu.png). Raw rows: [compare.csv](compare.csv). Where the CPU goes: [profiles.md](profiles.md).",
@@ -133,7 +177,7 @@ md += [
 ]
 open(f"{out}/compare.md", "w").write("\n".join(md))
 
-colors = {"direct": "tab:gray", "nginx": "tab:green", "arigate": "tab:blue"}
+colors = {"direct": "tab:gray", "nginx": "tab:green", "pingora": "tab:orange", "arigate": "tab:blue"}
 for section in SECTIONS:
     s = data.get(section, {})
     if not s:
@@ -156,7 +200,7 @@ for section in SECTIONS:
     fig.savefig(f"{out}/latency-{section}.png", dpi=110)
     plt.close(fig)
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 for ax, section in zip(axes, SECTIONS):
     s = data.get(section, {})
     names = [n for n in ORDER if n in s]
@@ -164,7 +208,7 @@ for ax, section in zip(axes, SECTIONS):
     bars = ax.bar(names, vals, color=[colors[n] for n in names])
     for b, v in zip(bars, vals):
         ax.annotate(f"{v:.0f}", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=9)
-    ax.set_title(f"{section}: CPU µs per request")
+    ax.set_title(f"{section}: CPU µs per request (fixed rates)")
     ax.set_ylabel("µs of CPU per request (process under test)")
     ax.grid(True, axis="y", alpha=0.3)
 fig.tight_layout()

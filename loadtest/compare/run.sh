@@ -6,10 +6,13 @@
 # browse (cache hit of the same search):
 #   direct  — the origin: nginx serving a captured arigate search answer (the same bytes) from a file
 #   nginx   — nginx proxy_cache in front of that origin (POST cached by its body), every request a hit
+#   pingora — the floor: a bare Pingora 0.9.1 service (benches/src/bin/pingora-floor.rs) that reads
+#             the request body and answers the same bytes from memory, with none of arigate's work
 #   arigate — the edge answering the search from its cache (five simulators behind it, untouched)
 # pass-through (re-check of one offer at one supplier, never cached):
 #   direct  — the Hotelbeds simulator's checkrates, called with the wire request arigate sends
 #   nginx   — nginx plain proxy_pass of that wire request to the simulator
+#   pingora — the floor: the same bare Pingora service as a plain proxy of that wire request
 #   arigate — the agent's POST /v1/availability, translated to checkrates and back
 #
 # Per row: CPU µs/request of the process under test (utime+stime from /proc, threads and nginx
@@ -25,8 +28,13 @@ OUT=${OUT:-$LT_ROOT/loadtest/results}
 W=$LT_LOG/compare
 ORIGIN=127.0.0.1:37201
 PROXY=127.0.0.1:37202
+FLOOR_ANSWER=127.0.0.1:37203
+FLOOR_PROXY=127.0.0.1:37204
 lt_tools wrk k6 nginx matplotlib
 lt_build
+FLOOR_BIN=${FLOOR_BIN:-$(dirname "$BIN")/pingora-floor}
+[ -n "${ARIGATE_BIN:-}" ] && [ -x "$FLOOR_BIN" ] ||
+  (cd "$LT_ROOT" && cargo build --release -q -p arigate-benches --bin pingora-floor)
 rm -rf "$W" && mkdir -p "$W/origin" "$W/cache" "$OUT"
 lt_start_sims
 lt_start_edge
@@ -93,7 +101,15 @@ LT_PIDS+=("$ORIGIN_PID")
 taskset -c "$EDGE_CPU" "$NGINX" -p "$W" -c "$W/proxy.conf" -g 'daemon off;' &
 PROXY_PID=$!
 LT_PIDS+=("$PROXY_PID")
+# The Pingora floor: one process per set-up, pinned like the edge.
+RUST_LOG=warn taskset -c "$EDGE_CPU" "$FLOOR_BIN" answer "$FLOOR_ANSWER" "$W/origin/search.json" >"$W/floor-answer.log" 2>&1 &
+FLOOR_ANSWER_PID=$!
+LT_PIDS+=("$FLOOR_ANSWER_PID")
+RUST_LOG=warn taskset -c "$EDGE_CPU" "$FLOOR_BIN" proxy "$FLOOR_PROXY" "127.0.0.1:${SIM_PORT[hotelbeds]}" >"$W/floor-proxy.log" 2>&1 &
+FLOOR_PROXY_PID=$!
+LT_PIDS+=("$FLOOR_PROXY_PID")
 lt_wait_http "http://$ORIGIN/search.json"
+lt_wait_http "http://$FLOOR_ANSWER/v1/search"
 lt_wait_http "http://$PROXY/v1/search"
 pin() { local p; for p in "$1" $(pgrep -P "$1"); do taskset -a -p -c "$2" "$p" >/dev/null; done; } # nginx and its workers
 x=$(curl -s -o /dev/null -D - -X POST "http://$PROXY/v1/search" -d @"$BROWSE_BODY" | tr -d '\r' | awk -F': ' '$1 == "X-Cache" {print $2}')
@@ -102,33 +118,37 @@ x=$(curl -s -o /dev/null -D - -X POST "http://$PROXY/v1/search" -d @"$BROWSE_BOD
 
 # --- measurement ----------------------------------------------------------------------------------
 CSV=$W/rows.csv
-echo "section,row,load,rate,requests,rps,p50_ms,p99_ms,errors,cpu_us,switches_per_req" >"$CSV"
+echo "section,row,load,rate,requests,rps,p50_ms,p99_ms,errors,cpu_us,switches_per_req,steal_pct" >"$CSV"
 # row SECTION ROW "PIDS" URL METHOD BODY AUTH HEADERS_FN
 row() {
   local section=$1 name=$2 pids=$3 url=$4 method=$5 body=$6 auth=$7 hdr_fn=$8
   local t0 t1 r
   export METHOD=$method BODY_FILE=$body AUTH=$auth HEADERS
   HEADERS=$($hdr_fn)
-  local s0 s1
+  local s0 s1 st0 st1
+  st0=$(lt_steal)
   s0=$(lt_switches $pids)
   t0=$(lt_ticks $pids)
   lt_wrk "$SECS" "$CONNS" "$url" "$LT_ROOT/loadtest/common/request.lua"
   t1=$(lt_ticks $pids)
   s1=$(lt_switches $pids)
-  echo "$section,$name,peak,,$WRK_REQS,$WRK_RPS,$WRK_P50,$WRK_P99,$WRK_BAD,$(lt_us_per_req "$t0" "$t1" "$WRK_REQS"),$(lt_per_req "$s0" "$s1" "$WRK_REQS")" >>"$CSV"
-  echo "  $section/$name peak: $WRK_RPS req/s, p50 $WRK_P50 ms, p99 $WRK_P99 ms, errors $WRK_BAD, CPU $(lt_us_per_req "$t0" "$t1" "$WRK_REQS") µs/req" >&2
+  st1=$(lt_steal)
+  echo "$section,$name,peak,,$WRK_REQS,$WRK_RPS,$WRK_P50,$WRK_P99,$WRK_BAD,$(lt_us_per_req "$t0" "$t1" "$WRK_REQS"),$(lt_per_req "$s0" "$s1" "$WRK_REQS"),$(lt_steal_pct "$st0" "$st1")" >>"$CSV"
+  echo "  $section/$name peak: $WRK_RPS req/s, p50 $WRK_P50 ms, p99 $WRK_P99 ms, errors $WRK_BAD, CPU $(lt_us_per_req "$t0" "$t1" "$WRK_REQS") µs/req, steal $(lt_steal_pct "$st0" "$st1") %" >&2
   for r in $RATES; do
     HEADERS=$($hdr_fn)
     K6_ENV=("AUTH=$auth" "HEADERS=$HEADERS")
+    st0=$(lt_steal)
     s0=$(lt_switches $pids)
     t0=$(lt_ticks $pids)
     lt_k6_rate "$r" "$SECS" "$url" "$method" "$body"
     t1=$(lt_ticks $pids)
     s1=$(lt_switches $pids)
+    st1=$(lt_steal)
     local errs
     errs=$(awk -v f="$K6_FAIL" -v n="$K6_REQS" -v d="$K6_DROPPED" 'BEGIN {printf "%d", f * n + d + 0.5}')
-    echo "$section,$name,fixed,$r,$K6_REQS,$(awk -v n="$K6_REQS" -v s="$SECS" 'BEGIN {printf "%.0f", n / s}'),$K6_P50,$K6_P99,$errs,$(lt_us_per_req "$t0" "$t1" "$K6_REQS"),$(lt_per_req "$s0" "$s1" "$K6_REQS")" >>"$CSV"
-    echo "  $section/$name $r/s: p50 $K6_P50 ms, p99 $K6_P99 ms, errors $errs, CPU $(lt_us_per_req "$t0" "$t1" "$K6_REQS") µs/req" >&2
+    echo "$section,$name,fixed,$r,$K6_REQS,$(awk -v n="$K6_REQS" -v s="$SECS" 'BEGIN {printf "%.0f", n / s}'),$K6_P50,$K6_P99,$errs,$(lt_us_per_req "$t0" "$t1" "$K6_REQS"),$(lt_per_req "$s0" "$s1" "$K6_REQS"),$(lt_steal_pct "$st0" "$st1")" >>"$CSV"
+    echo "  $section/$name $r/s: p50 $K6_P50 ms, p99 $K6_P99 ms, errors $errs, CPU $(lt_us_per_req "$t0" "$t1" "$K6_REQS") µs/req, steal $(lt_steal_pct "$st0" "$st1") %" >&2
   done
 }
 none() { echo ""; }
@@ -139,12 +159,14 @@ pin "$ORIGIN_PID" "$EDGE_CPU"
 row browse direct "$ORIGIN_PID" "http://$ORIGIN/v1/search" POST "$BROWSE_BODY" none none
 pin "$ORIGIN_PID" "$LOAD_CPU"
 row browse nginx "$PROXY_PID" "http://$PROXY/v1/search" POST "$BROWSE_BODY" none none
+row browse pingora "$FLOOR_ANSWER_PID" "http://$FLOOR_ANSWER/v1/search" POST "$BROWSE_BODY" none none
 row browse arigate "$EDGE_PID" "$LT_EDGE/v1/search" POST "$BROWSE_BODY" demo-key none
 HB_PID=${SIM_PID[hotelbeds]}
 taskset -a -p -c "$EDGE_CPU" "$HB_PID" >/dev/null
 row pass-through direct "$HB_PID" "http://127.0.0.1:${SIM_PORT[hotelbeds]}$WIRE_PATH" POST "$WIRE_BODY" none hb_headers
 taskset -a -p -c "$LOAD_CPU" "$HB_PID" >/dev/null
 row pass-through nginx "$PROXY_PID" "http://$PROXY$WIRE_PATH" POST "$WIRE_BODY" none hb_headers
+row pass-through pingora "$FLOOR_PROXY_PID" "http://$FLOOR_PROXY$WIRE_PATH" POST "$WIRE_BODY" none hb_headers
 row pass-through arigate "$EDGE_PID" "$LT_EDGE/v1/availability" POST "$RECHECK_BODY" demo-key none
 
 cp "$CSV" "$OUT/compare.csv"
