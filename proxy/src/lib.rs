@@ -39,6 +39,21 @@ pub fn serve(mut app: App, config_path: Option<std::path::PathBuf>, upgrade: boo
             std::process::exit(1)
         }
     };
+    // Pingora binds each listener in its service's own thread and, when the port is taken, only
+    // that thread panics: the process would run on without the listener (and a health check on
+    // the port would reach whoever holds it). Refuse to start instead. Not on an upgrade, where
+    // the running arigate holds the sockets and hands them over.
+    if !upgrade {
+        for (what, addr) in [
+            ("listen", app.config.listen),
+            ("admin_listen", app.config.admin_listen),
+        ] {
+            if let Err(e) = std::net::TcpListener::bind(addr) {
+                tracing::error!(%addr, error = %e, "cannot bind {what}; not starting");
+                std::process::exit(1)
+            }
+        }
+    }
     let grace = app.config.shutdown_grace;
     let conf = ServerConf {
         threads: app.config.threads,

@@ -7,6 +7,19 @@ use std::time::{Duration, Instant};
 /// A demo process, killed on drop.
 pub struct Demo(pub std::process::Child);
 
+/// `arigate demo` on these ports.
+fn demo_command(listen: std::net::SocketAddr, admin: std::net::SocketAddr) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_arigate"));
+    c.args([
+        "demo",
+        "--listen",
+        &listen.to_string(),
+        "--admin-listen",
+        &admin.to_string(),
+    ]);
+    c
+}
+
 impl Drop for Demo {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -18,14 +31,7 @@ impl Drop for Demo {
 async fn the_demo_serves_a_five_supplier_search_out_of_the_box() {
     let (listen, admin) = (free_addr(), free_addr());
     let _demo = Demo(
-        Command::new(env!("CARGO_BIN_EXE_arigate"))
-            .args([
-                "demo",
-                "--listen",
-                &listen.to_string(),
-                "--admin-listen",
-                &admin.to_string(),
-            ])
+        demo_command(listen, admin)
             .env("RUST_LOG", "warn,pingora_cache::meta=error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -84,4 +90,39 @@ async fn http_raw_ok(url: &str) -> Option<u16> {
         .await
         .ok()
         .map(|(s, _, _)| s)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_port_stops_the_edge_at_start_with_a_clear_error() {
+    // Someone else holds the admin port: the edge must not run on without its admin listener.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let admin = taken.local_addr().expect("addr");
+    let mut demo = Demo(
+        demo_command(free_addr(), admin)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("arigate demo starts"),
+    );
+    let until = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = demo.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < until,
+            "the edge kept running without its admin port"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success(), "{status}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut demo.0.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read stderr");
+    assert!(
+        stderr.contains("cannot bind admin_listen") && stderr.contains(&admin.to_string()),
+        "{stderr}"
+    );
+    drop(taken);
 }

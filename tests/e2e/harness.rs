@@ -16,11 +16,21 @@ pub const E2E_TOKEN_SECRET: &str = "e2e-token-secret-that-is-long-enough-1234";
 const DEMO_CONFIG: &str = include_str!("../../config/arigate.demo.yaml");
 pub const DEMO_MAPPING: &str = include_str!("../../config/demo-hotels.yaml");
 
-/// A free loopback port (bound and released; the child binds it right after).
+/// A free loopback port (bound and released; the child binds it right after), never one this
+/// test binary handed out before: between the release and the child's bind, another test's
+/// `free_addr` could otherwise get the same port, and two stacks would share it (one edge's
+/// listener fails to bind while the other's answers in its place).
 pub fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port");
+        if GIVEN.lock().expect("port set").insert(addr.port()) {
+            return addr;
+        }
+    }
 }
 
 fn temp_dir() -> PathBuf {
