@@ -33,8 +33,11 @@ FLOOR_PROXY=127.0.0.1:37204
 lt_tools wrk k6 nginx matplotlib
 lt_build
 FLOOR_BIN=${FLOOR_BIN:-$(dirname "$BIN")/pingora-floor}
-[ -n "${ARIGATE_BIN:-}" ] && [ -x "$FLOOR_BIN" ] ||
-  (cd "$LT_ROOT" && cargo build --release -q -p arigate-benches --bin pingora-floor)
+[ -n "${ARIGATE_BIN:-}" ] || (cd "$LT_ROOT" && cargo build --release -q -p arigate-benches --bin pingora-floor)
+[ -x "$FLOOR_BIN" ] || {
+  echo "no $FLOOR_BIN: cargo build --release -p arigate-benches --bin pingora-floor, or set FLOOR_BIN" >&2
+  exit 1
+}
 rm -rf "$W" && mkdir -p "$W/origin" "$W/cache" "$OUT"
 lt_start_sims
 lt_start_edge
