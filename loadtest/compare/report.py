@@ -50,6 +50,16 @@ def fixed_switches(d):
     return sum(v * n for v, n in vals) / total
 
 
+def peak_cpu(d):
+    """CPU µs/request of the wrk run, if there was one."""
+    return num(d["peak"]["cpu_us"]) if d["peak"] else None
+
+
+def at_rate(d, rate):
+    """The fixed-rate run at this rate, if there was one."""
+    return {int(f["rate"]): f for f in d["fixed"]}.get(rate)
+
+
 def ratio(a, b):
     return f"{a / b:.2f}×" if a is not None and b else "–"
 
@@ -103,10 +113,9 @@ for section in SECTIONS:
             continue
         d = s[name]
         cpu, peak = base[name]
-        cells = [f"**{name}**", fmt(cpu), fmt(num(d["peak"]["cpu_us"]) if d["peak"] else None), fmt(peak)]
-        by_rate = {int(f["rate"]): f for f in d["fixed"]}
+        cells = [f"**{name}**", fmt(cpu), fmt(peak_cpu(d)), fmt(peak)]
         for r in rates:
-            f = by_rate.get(r)
+            f = at_rate(d, r)
             cells.append(f"{f['p50_ms']} / {f['p99_ms']}" if f else "–")
         nginx_cpu, nginx_peak = base.get("nginx", (None, None))
         direct_cpu, direct_peak = base.get("direct", (None, None))
@@ -127,8 +136,7 @@ for section in SECTIONS:
         targets.append(f"| pass-through: CPU ≤ 1.5× nginx proxy_pass | {r:.2f}× | {'met' if r <= 1.5 else 'not met'} |")
     if section == "pass-through" and a and dr:
         low = rates[0]
-        fa = {int(f["rate"]): f for f in a["fixed"]}.get(low)
-        fd = {int(f["rate"]): f for f in dr["fixed"]}.get(low)
+        fa, fd = at_rate(a, low), at_rate(dr, low)
         if fa and fd:
             added = (num(fa["p50_ms"]) - num(fd["p50_ms"])) * 1000
             targets.append(
@@ -143,17 +151,16 @@ for section in SECTIONS:
     if not (p and n):
         continue
     pc, nc = fixed_cpu(p), fixed_cpu(n)
-    pk, nk = num(p["peak"]["cpu_us"]) if p["peak"] else None, num(n["peak"]["cpu_us"]) if n["peak"] else None
+    pk, nk = peak_cpu(p), peak_cpu(n)
     line = f"| {section} | {ratio(pc, nc)} ({fmt(pc)} vs {fmt(nc)} µs) | {ratio(pk, nk)} ({fmt(pk)} vs {fmt(nk)} µs) |"
     if a:
-        ak = num(a["peak"]["cpu_us"]) if a["peak"] else None
+        ak = peak_cpu(a)
         line += f" {fmt(fixed_cpu(a) - pc)} µs | {fmt(ak - pk if ak is not None and pk is not None else None)} µs |"
     else:
         line += " – | – |"
     if section == "pass-through" and dr:
         low = rates[0]
-        fp = {int(f["rate"]): f for f in p["fixed"]}.get(low)
-        fd = {int(f["rate"]): f for f in dr["fixed"]}.get(low)
+        fp, fd = at_rate(p, low), at_rate(dr, low)
         line += f" {(num(fp['p50_ms']) - num(fd['p50_ms'])) * 1000:.0f} µs |" if fp and fd else " – |"
     else:
         line += " – |"
