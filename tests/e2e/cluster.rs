@@ -6,7 +6,7 @@
 //! quota holds for both nodes together.
 
 use crate::cache::{all_searches, search};
-use crate::demo::Demo;
+use crate::demo::{demo_command, Demo};
 use crate::harness::*;
 use arigate::cluster::testkit::TestRedis;
 use arigate_sim::world::PROTOCOLS;
@@ -488,9 +488,7 @@ async fn two_demo_nodes_on_one_redis_share_their_cache_and_offers() {
     let mut nodes = Vec::new();
     for _ in 0..2 {
         let (listen, admin) = (free_addr(), free_addr());
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_arigate"))
-            .args(["demo", "--listen", &listen.to_string(), "--admin-listen"])
-            .arg(admin.to_string())
+        let child = demo_command(listen, admin)
             .args(["--redis", &redis.url()])
             .env("RUST_LOG", "warn,pingora_cache::meta=error")
             .stdout(std::process::Stdio::null())

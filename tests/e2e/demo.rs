@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 pub struct Demo(pub std::process::Child);
 
 /// `arigate demo` on these ports.
-fn demo_command(listen: std::net::SocketAddr, admin: std::net::SocketAddr) -> Command {
+pub fn demo_command(listen: std::net::SocketAddr, admin: std::net::SocketAddr) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_arigate"));
     c.args([
         "demo",
