@@ -137,21 +137,30 @@ impl Hotness {
     /// Counts one request for `hotel` at `now`.
     pub fn record(&self, hotel: &str, now: SystemTime) {
         let mut map = self.inner.lock();
-        if map.len() >= self.capacity && !map.contains_key(hotel) {
-            // Forget the coldest hotel to stay within the bound.
+        // A hotel seen before: no allocation, no scan.
+        if let Some(entry) = map.get_mut(hotel) {
+            entry.0 = self.decayed(entry.0, entry.1, now) + 1.0;
+            entry.1 = now;
+            return;
+        }
+        if map.len() >= self.capacity {
+            // Forget the coldest of a few entries (the map's order is arbitrary, so this is a
+            // random sample): bounded work per new hotel, however large the table.
             if let Some(coldest) = map
                 .iter()
-                .map(|(k, (v, t))| (k.clone(), self.decayed(*v, *t, now)))
+                .take(Self::EVICTION_SAMPLE)
+                .map(|(k, (v, t))| (k, self.decayed(*v, *t, now)))
                 .min_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(k, _)| k)
+                .map(|(k, _)| k.clone())
             {
                 map.remove(&coldest);
             }
         }
-        let entry = map.entry(hotel.to_string()).or_insert((0.0, now));
-        entry.0 = self.decayed(entry.0, entry.1, now) + 1.0;
-        entry.1 = now;
+        map.insert(hotel.to_string(), (1.0, now));
     }
+
+    /// Entries looked at to pick one to forget when the table is full.
+    const EVICTION_SAMPLE: usize = 16;
 
     /// The hotel's hotness in [0, 1] at `now`.
     pub fn hotness(&self, hotel: &str, now: SystemTime) -> f64 {
@@ -180,14 +189,24 @@ pub enum Tag {
 /// cached can be older than the longest TTL).
 pub struct Invalidations {
     inner: Mutex<HashMap<Tag, SystemTime>>,
+    /// The latest invalidation time of any tag (ns since the epoch; 0: none yet), read without
+    /// the lock: an answer made after it cannot be stale, which is every look-up in between
+    /// invalidations.
+    latest_ns: std::sync::atomic::AtomicU64,
     horizon: Duration,
     capacity: usize,
+}
+
+fn epoch_ns(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 impl Invalidations {
     pub fn new(horizon: Duration, capacity: usize) -> Invalidations {
         Invalidations {
             inner: Mutex::new(HashMap::new()),
+            latest_ns: std::sync::atomic::AtomicU64::new(0),
             horizon,
             capacity: capacity.max(16),
         }
@@ -196,6 +215,8 @@ impl Invalidations {
     /// Marks everything under `tag` as stale from `at` on.
     pub fn invalidate(&self, tag: Tag, at: SystemTime) {
         let mut map = self.inner.lock();
+        self.latest_ns
+            .fetch_max(epoch_ns(at), std::sync::atomic::Ordering::SeqCst);
         if map.len() >= self.capacity {
             let horizon = self.horizon;
             map.retain(|_, t| at.duration_since(*t).map_or(true, |age| age < horizon));
@@ -217,6 +238,10 @@ impl Invalidations {
 
     /// Whether an answer of `supplier` for `hotels`, created at `created`, was invalidated since.
     pub fn is_stale(&self, supplier: &str, hotels: &[String], created: SystemTime) -> bool {
+        let latest = self.latest_ns.load(std::sync::atomic::Ordering::SeqCst);
+        if latest == 0 || latest < epoch_ns(created) {
+            return false;
+        }
         let map = self.inner.lock();
         if map.is_empty() {
             return false;

@@ -598,17 +598,22 @@ impl Metrics {
 
     /// How a cacheable supplier leg of `route` was served.
     pub fn cache_lookup(&self, route: &str, result: CacheStatus) {
+        self.cache_lookups_n(route, result, 1);
+    }
+
+    /// `n` cache lookups at once, through the route's pre-resolved handle.
+    pub fn cache_lookups_n(&self, route: &str, result: CacheStatus, n: u64) {
         match self.route(route) {
             Some(r) => r.cache[cache_index(result)]
                 .get_or_init(|| {
                     self.cache_lookups
                         .with_label_values(&[r.name, result.as_str()])
                 })
-                .inc(),
+                .inc_by(n),
             None => self
                 .cache_lookups
                 .with_label_values(&[route, result.as_str()])
-                .inc(),
+                .inc_by(n),
         }
     }
 
@@ -800,6 +805,13 @@ pub fn request(route: &str, status: u16, elapsed: Duration) {
 pub fn cache_lookup(route: &str, result: CacheStatus) {
     if let Some(m) = global() {
         m.cache_lookup(route, result);
+    }
+}
+
+/// See [`Metrics::cache_lookups_n`].
+pub fn cache_lookups(route: &str, result: CacheStatus, n: u64) {
+    if let Some(m) = global() {
+        m.cache_lookups_n(route, result, n);
     }
 }
 

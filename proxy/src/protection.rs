@@ -42,6 +42,7 @@ pub fn admit_agent(
         ),
     );
     Err(ApiResponse {
+        tail: bytes::Bytes::new(),
         status: 429,
         body: err.body(trace_id),
         headers: decision.headers(),

@@ -193,7 +193,10 @@ async fn respond(
     ctx.status = resp.status;
     let mut h = ResponseHeader::build(resp.status, Some(resp.headers.len() + 3))?;
     h.insert_header("content-type", "application/json")?;
-    h.insert_header("content-length", resp.body.len().to_string())?;
+    h.insert_header(
+        "content-length",
+        (resp.body.len() + resp.tail.len()).to_string(),
+    )?;
     h.insert_header("x-trace-id", ctx.trace_id.as_str())?;
     // Every answer says whether it came from the cache; only browse and static ones can.
     if !resp.headers.iter().any(|(k, _)| *k == "x-arigate-cache") {
@@ -208,9 +211,17 @@ async fn respond(
         }
     }
     session.write_response_header(Box::new(h), false).await?;
+    if resp.tail.is_empty() {
+        return session
+            .write_response_body(Some(Bytes::from(resp.body)), true)
+            .await;
+    }
+    // A small per-request head (it shares the write buffer with the response head), then the
+    // stored answer's bytes as they are: no copy of the answer per request.
     session
-        .write_response_body(Some(Bytes::from(resp.body)), true)
-        .await
+        .write_response_body(Some(Bytes::from(resp.body)), false)
+        .await?;
+    session.write_response_body(Some(resp.tail), true).await
 }
 
 #[async_trait]
@@ -293,6 +304,7 @@ impl ProxyHttp for Edge {
                     s.error_detail = format!("{}: {}", e.code, e.message);
                 });
                 let mut r = ApiResponse {
+                    tail: bytes::Bytes::new(),
                     status: e.status,
                     body: e.body(&ctx.trace_id),
                     headers: Vec::new(),
@@ -541,6 +553,7 @@ impl ProxyHttp for Edge {
             session,
             ctx,
             ApiResponse {
+                tail: bytes::Bytes::new(),
                 status: 500,
                 body: err.body(&ctx.trace_id),
                 headers: Vec::new(),

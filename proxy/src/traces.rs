@@ -9,8 +9,8 @@
 
 use arigate_config::TracesConfig;
 use arigate_telemetry::{
-    clickhouse_pipeline, ring_pipeline, ClickHouseStore, EventType, RelatedType, RingStore,
-    SinkConfig, Span, SpanSink, SpanStatus, TraceStore,
+    clickhouse_pipeline, ring_pipeline, AnswerLegs, ClickHouseStore, EventType, HitSpans,
+    RelatedType, RingStore, SinkConfig, Span, SpanSink, SpanStatus, TraceStore,
 };
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use std::time::Duration;
 pub struct Traces {
     sink: SpanSink,
     pub store: Arc<dyn TraceStore>,
-    service: String,
+    service: Arc<str>,
     excerpt_bytes: usize,
     /// `memory` or `clickhouse`, for the admin API.
     pub backend: &'static str,
@@ -74,7 +74,7 @@ impl Traces {
         Ok(Traces {
             sink,
             store,
-            service: cfg.service.clone(),
+            service: Arc::from(cfg.service.as_str()),
             excerpt_bytes: cfg.excerpt_bytes,
             backend,
         })
@@ -85,7 +85,7 @@ impl Traces {
         Traces {
             sink: SpanSink::disabled(),
             store: Arc::new(RingStore::new(1)),
-            service: arigate_telemetry::span::DEFAULT_SERVICE.to_string(),
+            service: Arc::from(arigate_telemetry::span::DEFAULT_SERVICE),
             excerpt_bytes: 0,
             backend: "disabled",
         }
@@ -93,7 +93,23 @@ impl Traces {
 
     /// Hands a finished span to the writer; never waits (a full queue drops and counts it).
     pub fn record(&self, span: Span) {
-        self.sink.record(span.with_service(self.service.as_str()));
+        self.sink.record(span.with_service(&*self.service));
+    }
+
+    /// Hands the `cache_hit` spans of a request served from a stored answer to the writer as one
+    /// value: one per leg of `legs`, children of `trace`'s root, started now.
+    pub fn record_hits(&self, trace: &RequestTrace, legs: &Arc<AnswerLegs>) {
+        if trace.trace_id.is_empty() {
+            return;
+        }
+        self.sink.record_hits(HitSpans {
+            trace_id: Arc::from(trace.trace_id.as_str()),
+            parent_span_id: Arc::from(trace.span_id.as_str()),
+            service: self.service.clone(),
+            start_ms: arigate_telemetry::now_ms(),
+            seed: arigate_telemetry::random_u64(),
+            legs: legs.clone(),
+        });
     }
 
     /// Spans dropped so far (`arigate_spans_dropped_total`).

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clickhouse;
+pub mod hits;
 pub mod html;
 pub mod redact;
 pub mod ring;
@@ -36,6 +37,7 @@ pub mod tree;
 pub use crate::clickhouse::{
     ClickHouseConfig, ClickHouseError, ClickHouseStore, MigrationReport, ServerVersion,
 };
+pub use crate::hits::{AnswerLegs, HitLeg, HitSpans, Record};
 pub use crate::html::render_booking_html;
 pub use crate::ring::RingStore;
 pub use crate::sink::{
@@ -43,7 +45,7 @@ pub use crate::sink::{
     SpanSink, SpanWriter,
 };
 pub use crate::span::{
-    new_span_id, new_trace_id, now_ms, EventType, RelatedType, Span, SpanStatus,
+    new_span_id, new_trace_id, now_ms, random_u64, EventType, RelatedType, Span, SpanStatus,
 };
 pub use crate::store::{StoreError, TraceStore};
 pub use crate::tree::{build_tree, trees_by_trace, SpanNode, TraceTree};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use parking_lot::RwLock;
 
+use crate::hits::{HitSpans, Record};
 use crate::span::Span;
 use crate::store::{order_story, StoreError, TraceStore, MAX_TRACES_PER_HOTEL_QUERY};
 
@@ -21,9 +22,11 @@ pub struct RingStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Spans, oldest first; `spans[i]` has sequence number `base + i`.
-    spans: VecDeque<Arc<Span>>,
+    /// Entries, oldest first; `spans[i]` has sequence number `base + i`.
+    spans: VecDeque<Entry>,
     base: u64,
+    /// Spans the entries stand for (the bound is in spans).
+    held: usize,
     /// Trace id → sequence numbers of its spans. The key is shared (one allocation per trace)
     /// with the trace ids the other indexes hold.
     by_trace: HashMap<Arc<str>, VecDeque<u64>>,
@@ -35,6 +38,38 @@ struct Inner {
 }
 
 type KeyIndex = HashMap<Arc<str>, VecDeque<(u64, Arc<str>)>>;
+
+/// One stored span, or the `cache_hit` spans of one hit kept as one value until read. A hit is
+/// indexed by its trace only: the request's root span, in the same trace, names every hotel the
+/// hits do, so a look-up by hotel finds the trace all the same.
+#[derive(Debug)]
+enum Entry {
+    Span(Arc<Span>),
+    Hits(Arc<HitSpans>),
+}
+
+impl Entry {
+    fn weight(&self) -> usize {
+        match self {
+            Entry::Span(_) => 1,
+            Entry::Hits(h) => h.len().max(1),
+        }
+    }
+
+    fn trace_id(&self) -> &str {
+        match self {
+            Entry::Span(s) => &s.trace_id,
+            Entry::Hits(h) => &h.trace_id,
+        }
+    }
+
+    fn push_spans(&self, out: &mut Vec<Span>) {
+        match self {
+            Entry::Span(s) => out.push((**s).clone()),
+            Entry::Hits(h) => out.extend(h.spans()),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
@@ -89,7 +124,7 @@ impl RingStore {
 
     /// Spans held now.
     pub fn len(&self) -> usize {
-        self.inner.read().spans.len()
+        self.inner.read().held
     }
 
     /// Whether no span is held.
@@ -107,21 +142,31 @@ impl RingStore {
     pub fn insert_batch(&self, spans: impl IntoIterator<Item = Span>) {
         let mut inner = self.inner.write();
         for span in spans {
-            inner.push(span, self.capacity);
+            inner.push(Entry::Span(Arc::new(span)), self.capacity);
+        }
+    }
+
+    /// [`insert_batch`](Self::insert_batch) of what the sink carries: a hit's spans stay one
+    /// entry until a query reads them.
+    pub fn insert_records(&self, records: impl IntoIterator<Item = Record>) {
+        let mut inner = self.inner.write();
+        for r in records {
+            let entry = match r {
+                Record::Span(s) => Entry::Span(Arc::new(s)),
+                Record::Hits(h) => Entry::Hits(Arc::new(h)),
+            };
+            inner.push(entry, self.capacity);
         }
     }
 
     fn trace_spans(inner: &Inner, trace_id: &str) -> Vec<Span> {
-        inner
-            .by_trace
-            .get(trace_id)
-            .map(|seqs| {
-                seqs.iter()
-                    .filter_map(|seq| inner.get(*seq))
-                    .map(|s| (**s).clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+        let mut out = Vec::new();
+        if let Some(seqs) = inner.by_trace.get(trace_id) {
+            for e in seqs.iter().filter_map(|seq| inner.get(*seq)) {
+                e.push_spans(&mut out);
+            }
+        }
+        out
     }
 
     /// Traces mentioning the key, most recent first, at most `limit`.
@@ -180,31 +225,37 @@ impl RingStore {
 }
 
 impl Inner {
-    fn get(&self, seq: u64) -> Option<&Arc<Span>> {
+    fn get(&self, seq: u64) -> Option<&Entry> {
         let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
         self.spans.get(i)
     }
 
-    fn push(&mut self, span: Span, capacity: usize) {
-        while self.spans.len() >= capacity {
+    fn push(&mut self, entry: Entry, capacity: usize) {
+        let weight = entry.weight();
+        while !self.spans.is_empty() && self.held + weight > capacity {
             self.evict_oldest();
         }
         let seq = self.base + self.spans.len() as u64;
-        let trace: Arc<str> = match self.by_trace.get_key_value(span.trace_id.as_str()) {
+        let trace: Arc<str> = match self.by_trace.get_key_value(entry.trace_id()) {
             Some((k, _)) => k.clone(),
-            None => Arc::from(span.trace_id.as_str()),
+            None => Arc::from(entry.trace_id()),
         };
-        self.by_trace
-            .entry(trace.clone())
-            .or_default()
-            .push_back(seq);
-        if let Some(b) = &span.booking_id {
-            index_push(&mut self.by_booking, b, seq, &trace);
+        match self.by_trace.get_mut(&trace) {
+            Some(list) => list.push_back(seq),
+            None => {
+                self.by_trace.insert(trace.clone(), VecDeque::from([seq]));
+            }
         }
-        for h in &span.hotel_ids {
-            index_push(&mut self.by_hotel, h, seq, &trace);
+        if let Entry::Span(span) = &entry {
+            if let Some(b) = &span.booking_id {
+                index_push(&mut self.by_booking, b, seq, &trace);
+            }
+            for h in &span.hotel_ids {
+                index_push(&mut self.by_hotel, h, seq, &trace);
+            }
         }
-        self.spans.push_back(Arc::new(span));
+        self.held += weight;
+        self.spans.push_back(entry);
     }
 
     fn evict_oldest(&mut self) {
@@ -213,20 +264,24 @@ impl Inner {
         };
         let seq = self.base;
         self.base += 1;
-        self.evicted += 1;
-        if let Some(list) = self.by_trace.get_mut(old.trace_id.as_str()) {
+        let weight = old.weight();
+        self.held -= weight;
+        self.evicted += weight as u64;
+        if let Some(list) = self.by_trace.get_mut(old.trace_id()) {
             if list.front() == Some(&seq) {
                 list.pop_front();
             }
             if list.is_empty() {
-                self.by_trace.remove(old.trace_id.as_str());
+                self.by_trace.remove(old.trace_id());
             }
         }
-        if let Some(b) = &old.booking_id {
-            index_evict(&mut self.by_booking, b, seq);
-        }
-        for h in &old.hotel_ids {
-            index_evict(&mut self.by_hotel, h, seq);
+        if let Entry::Span(old) = &old {
+            if let Some(b) = &old.booking_id {
+                index_evict(&mut self.by_booking, b, seq);
+            }
+            for h in &old.hotel_ids {
+                index_evict(&mut self.by_hotel, h, seq);
+            }
         }
     }
 }
@@ -290,6 +345,55 @@ mod tests {
         let h1 = ring.traces_by_hotel("H1", 10).await.unwrap();
         assert_eq!(h1.len(), 3);
         assert!(ring.traces_by_hotel("nope", 10).await.unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_hit_is_one_entry_read_back_as_its_spans_and_counted_as_them() {
+        use crate::hits::{AnswerLegs, HitLeg, HitSpans};
+        let legs = Arc::new(AnswerLegs {
+            answer_of: "maker".into(),
+            operation: "search",
+            legs: ["hotelbeds", "dida", "derbysoft"]
+                .iter()
+                .map(|s| HitLeg {
+                    supplier: s.to_string(),
+                    hotels: vec!["H1".into()],
+                    offers: "2".into(),
+                })
+                .collect(),
+        });
+        let hit = |trace: &str| {
+            Record::Hits(HitSpans {
+                trace_id: Arc::from(trace),
+                parent_span_id: Arc::from("root"),
+                service: Arc::from("arigate-edge"),
+                start_ms: 7,
+                seed: 9,
+                legs: legs.clone(),
+            })
+        };
+        let ring = RingStore::new(8);
+        ring.insert_records([
+            Record::Span(span("t1", "root", 7).with_hotel("H1")),
+            hit("t1"),
+        ]);
+        assert_eq!(ring.len(), 4);
+        let t1 = ring.spans_by_trace_now("t1");
+        assert_eq!(t1.len(), 4);
+        assert_eq!(
+            t1.iter()
+                .filter(|s| s.event_type == EventType::CacheHit
+                    && s.parent_span_id.as_deref() == Some("root"))
+                .count(),
+            3
+        );
+        assert_eq!(ring.traces_by_hotel_now("H1", 10).len(), 4);
+        // The bound counts spans: two more hits (6 spans) push out the first trace whole.
+        ring.insert_records([hit("t2"), hit("t3")]);
+        assert!(ring.len() <= 8, "{}", ring.len());
+        assert!(ring.spans_by_trace_now("t1").is_empty());
+        assert_eq!(ring.spans_by_trace_now("t3").len(), 3);
+        assert_eq!(ring.evicted(), 4);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::clickhouse::{ClickHouseStore, SpanRow};
+use crate::hits::{HitSpans, Record};
 use crate::redact::{cut_in_place, excerpt_in_place, is_secret_name, redact};
 use crate::ring::RingStore;
 use crate::span::{Span, MAX_HOTELS_PER_SPAN};
@@ -136,7 +137,7 @@ impl SinkStats {
 /// The request-path handle: cheap to clone, never blocks.
 #[derive(Debug, Clone)]
 pub struct SpanSink {
-    tx: Option<mpsc::Sender<Span>>,
+    tx: Option<mpsc::Sender<Record>>,
     stats: Arc<SinkStats>,
     cut_bytes: usize,
 }
@@ -155,17 +156,33 @@ impl SpanSink {
     /// channel bound: when the channel is full (or the writer has stopped) the span is dropped
     /// and counted. Oversized excerpts are cut in place first (no allocation).
     pub fn record(&self, mut span: Span) {
-        let Some(tx) = &self.tx else {
+        if self.tx.is_none() {
             return;
-        };
+        }
         cut_in_place(&mut span.request_data, self.cut_bytes);
         cut_in_place(&mut span.response_data, self.cut_bytes);
         cut_in_place(&mut span.error_detail, self.cut_bytes);
-        match tx.try_send(span) {
+        self.send(Record::Span(span));
+    }
+
+    /// Hands the `cache_hit` spans of one hit to the writer as one value (see [`HitSpans`]):
+    /// they are expanded where they are read or written, not here.
+    pub fn record_hits(&self, hits: HitSpans) {
+        if self.tx.is_some() && !hits.is_empty() {
+            self.send(Record::Hits(hits));
+        }
+    }
+
+    fn send(&self, record: Record) {
+        let Some(tx) = &self.tx else {
+            return;
+        };
+        let n = record.spans_len();
+        match tx.try_send(record) {
             Ok(()) => {
-                self.stats.recorded.fetch_add(1, Ordering::Relaxed);
+                self.stats.recorded.fetch_add(n as u64, Ordering::Relaxed);
             }
-            Err(_) => self.stats.drop_n(1),
+            Err(_) => self.stats.drop_n(n),
         }
     }
 
@@ -196,25 +213,33 @@ type WriteFuture = Pin<Box<dyn Future<Output = WriteOutput> + Send>>;
 
 impl Destination {
     /// Writes a batch of sanitized spans; a failed batch comes back for the retry.
-    fn write(&self, batch: Vec<Span>) -> WriteFuture {
+    fn write(&self, batch: Vec<Record>) -> WriteFuture {
         match self {
             Destination::ClickHouse(store) => {
                 let store = (**store).clone();
                 Box::pin(async move {
-                    let rows: Vec<SpanRow> = batch.into_iter().map(SpanRow::from_span).collect();
+                    // A hit's spans become rows here, in the batch, off the request path.
+                    let rows: Vec<SpanRow> = batch
+                        .into_iter()
+                        .flat_map(Record::into_spans)
+                        .map(SpanRow::from_span)
+                        .collect();
                     match store.insert_rows(&rows).await {
                         Ok(()) => (Vec::new(), Ok(())),
                         // Rare: the rows go back to spans (attributes re-parsed) for the retry.
                         Err(e) => (
-                            rows.into_iter().map(SpanRow::into_span).collect(),
+                            rows.into_iter()
+                                .map(|r| Record::Span(r.into_span()))
+                                .collect(),
                             Err(e.to_string()),
                         ),
                     }
                 })
             }
             Destination::Ring(ring) => {
-                // Stored as they are: no row encoding, no attribute JSON round trip.
-                ring.insert_batch(batch);
+                // Stored as they are: no row encoding, no attribute JSON round trip, a hit's
+                // spans kept as one value until they are read.
+                ring.insert_records(batch);
                 Box::pin(std::future::ready((Vec::new(), Ok(()))))
             }
         }
@@ -242,7 +267,7 @@ pub struct FlushReport {
 /// The background task: redacts, batches and writes. Run it with [`SpanWriter::run`] (inside a
 /// service of your own) or [`SpanWriter::spawn`].
 pub struct SpanWriter {
-    rx: mpsc::Receiver<Span>,
+    rx: mpsc::Receiver<Record>,
     dest: Destination,
     cfg: SinkConfig,
     stats: Arc<SinkStats>,
@@ -353,7 +378,7 @@ fn secret_attribute(name: &str) -> bool {
     })
 }
 
-type WriteOutput = (Vec<Span>, Result<(), String>);
+type WriteOutput = (Vec<Record>, Result<(), String>);
 
 /// The writer's moving parts: buffered rows, writes in flight and the retry schedule.
 struct WriteState {
@@ -366,7 +391,7 @@ struct WriteState {
 }
 
 struct Buffer {
-    rows: VecDeque<Span>,
+    rows: VecDeque<Record>,
     inflight: usize,
     oldest: Option<Instant>,
 }
@@ -401,7 +426,7 @@ impl SpanWriter {
             backoff: cfg.backoff_min,
             failing_since: None,
         };
-        let mut incoming: Vec<Span> = Vec::with_capacity(cfg.max_batch_rows.min(4096));
+        let mut incoming: Vec<Record> = Vec::with_capacity(cfg.max_batch_rows.min(4096));
         let mut retention =
             tokio::time::interval(cfg.retention_interval.max(Duration::from_secs(1)));
         retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -568,12 +593,15 @@ impl SpanWriter {
         self.publish(&st.buf);
     }
 
-    fn accept(&self, buf: &mut Buffer, incoming: &mut Vec<Span>) {
-        self.stats
-            .taken
-            .fetch_add(incoming.len() as u64, Ordering::Relaxed);
-        for span in incoming.drain(..) {
-            buf.rows.push_back(sanitize(span, self.cfg.excerpt_bytes));
+    fn accept(&self, buf: &mut Buffer, incoming: &mut Vec<Record>) {
+        let taken: usize = incoming.iter().map(Record::spans_len).sum();
+        self.stats.taken.fetch_add(taken as u64, Ordering::Relaxed);
+        for record in incoming.drain(..) {
+            buf.rows.push_back(match record {
+                Record::Span(span) => Record::Span(sanitize(span, self.cfg.excerpt_bytes)),
+                // Made by code from a stored answer: supplier codes, mapped hotel ids, counts.
+                hits @ Record::Hits(_) => hits,
+            });
         }
         if !buf.rows.is_empty() {
             buf.oldest.get_or_insert_with(Instant::now);
@@ -590,7 +618,8 @@ impl SpanWriter {
     fn start_batch(&self, st: &mut WriteState) {
         let buf = &mut st.buf;
         let n = buf.rows.len().min(self.cfg.max_batch_rows);
-        let batch: Vec<Span> = buf.rows.drain(..n).collect();
+        let batch: Vec<Record> = buf.rows.drain(..n).collect();
+        let spans: usize = batch.iter().map(Record::spans_len).sum();
         buf.inflight += n;
         buf.oldest = if buf.rows.is_empty() {
             None
@@ -602,7 +631,7 @@ impl SpanWriter {
         let handle = st.tasks.spawn(async move {
             let (batch, res) = fut.await;
             if res.is_ok() {
-                stats.written.fetch_add(n as u64, Ordering::Relaxed);
+                stats.written.fetch_add(spans as u64, Ordering::Relaxed);
             }
             (batch, res)
         });

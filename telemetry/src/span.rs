@@ -414,6 +414,11 @@ pub fn new_span_id() -> String {
     format!("{id:016x}")
 }
 
+/// A random number from the thread-local CSPRNG (no system call), e.g. to derive span ids from.
+pub fn random_u64() -> u64 {
+    rand::random()
+}
+
 /// A fresh random trace id: 32 lowercase hex digits (W3C `trace-id` shape).
 pub fn new_trace_id() -> String {
     let id: u128 = rand::random::<u128>().max(1);

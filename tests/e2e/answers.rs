@@ -1,6 +1,6 @@
 //! Whole search answers cached per agent (`proxy/src/api/answers.rs`): a repeated search is served
-//! whole — the same offers, with this request's trace id and offer tokens carrying this request's
-//! trace and expiry — with no supplier call, and every invalidation the legs obey (webhook, failed
+//! whole — the same offers and tokens, with this request's trace id and `cache_hit` spans naming
+//! the search that made the answer — with no supplier call, and every invalidation the legs obey (webhook, failed
 //! re-check, admin purge) defeats it. Proven with simulator counters, re-checks and spans.
 
 use crate::harness::*;
@@ -129,8 +129,10 @@ async fn a_repeated_search_is_served_whole_with_its_own_trace_and_bookable_offer
     answered.sort();
     assert_eq!(covered, answered);
 
-    // Offers served from the answer cache are real and carry this request's trace: each
-    // supplier re-checks its own, and the re-check names the search that served the offer.
+    // Offers served from the answer cache are real and trace back to their search: each
+    // supplier re-checks its own, the re-check names the search that made the answer (its
+    // tokens are signed once per stored answer), and the hit's own trace names that search
+    // in `answer_of`, so the request that showed the offer is found from the booking's story.
     let served = offers(&again.body);
     for p in PROTOCOLS {
         let Some((_, offer)) = served.iter().find(|(_, o)| o["supplier"] == p) else {
@@ -151,10 +153,24 @@ async fn a_repeated_search_is_served_whole_with_its_own_trace_and_bookable_offer
             .find(|s| s["parent_span_id"].is_null())
             .unwrap_or_default();
         assert_eq!(
-            root["attributes"]["search_trace_id"], again.body["trace_id"],
+            root["attributes"]["search_trace_id"], first.body["trace_id"],
             "{p}: {root}"
         );
     }
+    let hit_root = hit_spans
+        .iter()
+        .find(|s| s["parent_span_id"].is_null())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        hit_root["attributes"]["answer_of"], first.body["trace_id"],
+        "{hit_root}"
+    );
+    assert!(hit_spans
+        .iter()
+        .filter(|s| s["event_type"] == "cache_hit")
+        .all(|s| s["attributes"]["answer_of"] == first.body["trace_id"]
+            && s["parent_span_id"] == hit_root["span_id"]));
     // A context moved onto another answer's offer is refused before any supplier call.
     let (_, o) = &served[0];
     let id = o["offer_id"].as_str().unwrap_or("");

@@ -6,9 +6,12 @@
 //! - **Per agent and generation.** Keyed by the agent's id and everything in the search that
 //!   changes the answer; each configuration generation has its own store (`App::answers`), so a
 //!   reload (suppliers, agents' supplier lists, mapping, rates, keys) never serves an old answer.
-//! - **Per request.** Each hit gets this request's trace id, and its offer tokens this request's
-//!   signed context (trace id, fresh expiry; `TokenSigner::offer_context`), cache-hit spans and
-//!   lookup metrics like a search whose legs all hit.
+//! - **Per request.** Each hit gets this request's trace id and the legs' ages in a small head
+//!   written before the stored bytes, `cache_hit` spans naming the search that made the answer
+//!   (`answer_of`) and lookup metrics like a search whose legs all hit. The hotels and their offer
+//!   tokens are the stored bytes as they are (no copy): the tokens were signed once, for the
+//!   search that made the answer, and stay valid for the answer's life; a booking of one traces
+//!   back to that search, and the hit's own trace names it in `answer_of`.
 //! - **Never fresher than its legs.** An answer lives until its least fresh leg would expire.
 //! - **Invalidation on every hit.** A webhook, a failed re-check or an admin purge after the
 //!   answer was made turns the hit into a miss (the same invalidation timestamps the legs obey,
@@ -20,6 +23,8 @@
 
 use arigate_connectors::{Occupancy, Stay};
 use arigate_filters::cache_policy::Invalidations;
+use arigate_telemetry::AnswerLegs;
+use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -43,11 +48,15 @@ pub struct CachedLeg {
 /// A rendered answer.
 #[derive(Debug)]
 pub struct Answer {
-    /// The end of the answer object, `"hotels":[…]}`, as first served but with every offer
-    /// token's per-response context cut out at the offsets in `cuts`.
-    pub tail: Vec<u8>,
-    pub cuts: Vec<usize>,
+    /// The end of the answer object, `"hotels":[…]}`, exactly as first served: every hit
+    /// sends these bytes as they are.
+    pub tail: Bytes,
     pub legs: Vec<CachedLeg>,
+    /// What every hit's `cache_hit` spans share (built once per answer).
+    pub spans: Arc<AnswerLegs>,
+    /// The root span's `offers` and `suppliers` attributes of a hit.
+    pub offers_attr: String,
+    pub suppliers_attr: String,
     /// Suppliers skipped for this search (no mapped hotel, unsupported query).
     pub skipped: Vec<String>,
     /// When the search that made it started: invalidations from then on make it stale.
@@ -71,41 +80,8 @@ impl Answer {
         t
     }
 
-    /// `tail` without the occurrences of `context` (one per offer token), and where they were.
-    pub fn template(tail: &[u8], context: &str) -> (Vec<u8>, Vec<usize>) {
-        let (Ok(text), false) = (std::str::from_utf8(tail), context.is_empty()) else {
-            return (tail.to_vec(), Vec::new());
-        };
-        let mut out = Vec::with_capacity(tail.len());
-        let mut cuts = Vec::new();
-        let mut last = 0;
-        for (i, _) in text.match_indices(context) {
-            out.extend_from_slice(&tail[last..i]);
-            cuts.push(out.len());
-            last = i + context.len();
-        }
-        out.extend_from_slice(&tail[last..]);
-        (out, cuts)
-    }
-
-    /// Appends the tail with `context` put back at every cut.
-    pub fn render_tail(&self, out: &mut Vec<u8>, context: &str) {
-        out.reserve(self.tail.len() + self.cuts.len() * context.len());
-        let mut last = 0;
-        for &c in &self.cuts {
-            let Some(part) = self.tail.get(last..c) else {
-                break;
-            };
-            out.extend_from_slice(part);
-            out.extend_from_slice(context.as_bytes());
-            last = c;
-        }
-        out.extend_from_slice(self.tail.get(last..).unwrap_or_default());
-    }
-
     fn cost(&self, key: &str) -> usize {
         self.tail.len()
-            + self.cuts.len() * 8
             + key.len()
             + 256
             + self
@@ -354,8 +330,14 @@ mod tests {
 
     fn answer(now: SystemTime, ttl: u64, bytes: usize) -> Answer {
         Answer {
-            tail: vec![b'x'; bytes],
-            cuts: vec![],
+            tail: Bytes::from(vec![b'x'; bytes]),
+            spans: Arc::new(AnswerLegs {
+                answer_of: "t".into(),
+                operation: "search",
+                legs: vec![],
+            }),
+            offers_attr: "3".into(),
+            suppliers_attr: "hotelbeds=ok".into(),
             legs: vec![CachedLeg {
                 code: "hotelbeds".into(),
                 hotels: vec!["100042".into()],
@@ -511,31 +493,6 @@ mod tests {
         let off = AnswerCache::new(1 << 20, 0);
         off.put("k".into(), answer(now, 60, 10), now);
         assert!(matches!(off.get("k", now, &inv(), 0), Lookup::Miss));
-    }
-
-    #[test]
-    fn template_cuts_out_every_context_and_render_puts_another_back() {
-        let ctx = ".Q1RY.tag1";
-        let tail = format!(r#""hotels":[{{"o":"of_a.b{ctx}"}},{{"o":"of_c.d{ctx}"}}]}}"#);
-        let (t, cuts) = Answer::template(tail.as_bytes(), ctx);
-        assert_eq!(cuts.len(), 2);
-        assert!(!String::from_utf8_lossy(&t).contains(ctx));
-        let mut a = answer(SystemTime::now(), 60, 0);
-        a.tail = t;
-        a.cuts = cuts;
-        let mut out = Vec::new();
-        a.render_tail(&mut out, ctx);
-        assert_eq!(
-            out,
-            tail.as_bytes(),
-            "the same context gives the same bytes"
-        );
-        let mut other = Vec::new();
-        a.render_tail(&mut other, ".OTHER.tag2");
-        assert_eq!(
-            String::from_utf8_lossy(&other),
-            tail.replace(ctx, ".OTHER.tag2")
-        );
     }
 
     #[test]

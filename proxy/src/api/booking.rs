@@ -315,6 +315,7 @@ pub async fn book(
         Claim::New(g) => g,
         Claim::Replay(stored) => {
             return Ok(ApiResponse {
+                tail: bytes::Bytes::new(),
                 status: stored.status,
                 body: stored.body.to_vec(),
                 headers: vec![

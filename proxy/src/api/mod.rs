@@ -17,12 +17,15 @@ use pingora_proxy::Session;
 pub struct ApiResponse {
     pub status: u16,
     pub body: Vec<u8>,
+    /// Prepared bytes sent after `body`, shared, not copied (a stored search answer's hotels).
+    pub tail: Bytes,
     pub headers: Vec<(&'static str, String)>,
 }
 
 impl ApiResponse {
     pub fn json(status: u16, value: &serde_json::Value) -> ApiResponse {
         ApiResponse {
+            tail: bytes::Bytes::new(),
             status,
             body: value.to_string().into_bytes(),
             headers: Vec::new(),

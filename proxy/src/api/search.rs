@@ -17,6 +17,7 @@ use arigate_filters::cache_policy::browse_ttl;
 use arigate_filters::rooms::{group_rooms, RoomInput};
 use arigate_filters::tokens::OfferClaims;
 use arigate_telemetry::{EventType, SpanStatus};
+use bytes::Bytes;
 use pingora_proxy::Session;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -273,7 +274,7 @@ pub async fn handle(
         "currency_rates_as_of": app.config.currency.as_of.to_string(),
         "suppliers": suppliers_json,
     });
-    let tail = Answer::tail_of(&merged.render());
+    let tail = Bytes::from(Answer::tail_of(&merged.render()));
     let body = with_tail(&head, &tail);
     drop(merged);
     // Kept whole only when complete and every leg is fresh data that may be cached.
@@ -297,14 +298,38 @@ pub async fn handle(
         .min()
         .unwrap_or_default();
     if cacheable && !fresh.is_zero() {
-        // Offer tokens end in this response's context: hits put their own there.
-        let (tail, cuts) =
-            Answer::template(&tail, &app.tokens.offer_context(trace_id, trace_id, exp));
+        // Offer tokens end in this response's context (this search's trace id): every hit
+        // serves them as they are, so a booking from a hit traces back to this search.
+        let spans = Arc::new(arigate_telemetry::AnswerLegs {
+            answer_of: trace_id.to_string(),
+            operation: "search",
+            legs: cached_legs
+                .iter()
+                .map(|l| arigate_telemetry::HitLeg {
+                    supplier: l.code.clone(),
+                    hotels: l.unified.clone(),
+                    offers: l.offers.to_string(),
+                })
+                .collect(),
+        });
+        let suppliers_attr = cached_legs
+            .iter()
+            .map(|l| format!("{}=ok", l.code))
+            .chain(skipped_codes.iter().map(|c| format!("{c}=skipped")))
+            .collect::<Vec<_>>()
+            .join(",");
+        let offers_attr = cached_legs
+            .iter()
+            .map(|l| l.offers)
+            .sum::<usize>()
+            .to_string();
         app.answers.put(
             answer_key,
             Answer {
                 tail,
-                cuts,
+                spans,
+                offers_attr,
+                suppliers_attr,
                 legs: cached_legs,
                 skipped: skipped_codes,
                 created: sys_now,
@@ -317,6 +342,7 @@ pub async fn handle(
         );
     }
     Ok(ApiResponse {
+        tail: Bytes::new(),
         status: 200,
         body,
         headers: Vec::new(),
@@ -619,19 +645,16 @@ fn push_json_str(out: &mut String, s: &str) {
     }
 }
 
-/// A search answered from [`answers`]: the rendered hotels as first served, after a head with
-/// this request's trace id and the legs' ages as of now, every offer token ending in this
-/// request's context (its trace id, a fresh expiry). Every leg counts as a cache hit: a lookup
-/// metric and a `cache_hit` span each, as when the legs hit one by one.
+/// A search answered from [`answers`]: a small head with this request's trace id and the legs'
+/// ages as of now, then the stored hotels as they are (shared bytes, no copy; their offer tokens
+/// name the search that made the answer, valid for the answer's life). Every leg counts as a
+/// cache hit: a lookup metric and a `cache_hit` span each, as when the legs hit one by one, the
+/// spans handed to the writer as one value built once per answer.
 fn cached_answer(app: &App, trace: &RequestTrace, answer: &Answer) -> ApiResponse {
     use std::fmt::Write as _;
     let now = SystemTime::now();
-    let exp = chrono::Utc::now().timestamp() + app.config.tokens.offer_ttl.as_secs() as i64;
-    let context = app
-        .tokens
-        .offer_context(&answer.trace_id, &trace.trace_id, exp);
     let since = now.duration_since(answer.created).unwrap_or_default();
-    let mut head = String::with_capacity(256 + 128 * answer.legs.len());
+    let mut head = String::with_capacity(256 + 128 * (answer.legs.len() + answer.skipped.len()));
     head.push_str("{\"trace_id\":");
     push_json_str(&mut head, &trace.trace_id);
     head.push_str(",\"reference_only\":true,\"as_of\":");
@@ -641,20 +664,12 @@ fn cached_answer(app: &App, trace: &RequestTrace, answer: &Answer) -> ApiRespons
         ",\"complete\":true,\"cache\":\"hit\",\"currency_rates_as_of\":\"{}\",\"suppliers\":[",
         app.config.currency.as_of
     );
+    app.cache
+        .lookups
+        .count_n(CacheStatus::Hit, answer.legs.len() as u64);
+    crate::metrics::cache_lookups("search", CacheStatus::Hit, answer.legs.len() as u64);
+    app.traces.record_hits(trace, &answer.spans);
     for (i, l) in answer.legs.iter().enumerate() {
-        app.cache.lookups.count(CacheStatus::Hit);
-        crate::metrics::cache_lookup("search", CacheStatus::Hit);
-        let mut span = trace
-            .child(EventType::CacheHit)
-            .with_supplier(l.code.as_str())
-            .with_related(arigate_telemetry::RelatedType::Supplier, l.code.as_str())
-            .with_hotels(l.unified.iter().cloned())
-            .with_attr("operation", "search")
-            .with_attr("cache", "hit")
-            .with_attr("answer_of", answer.trace_id.as_str())
-            .with_attr("offers", l.offers.to_string());
-        span.finish(SpanStatus::Success);
-        app.traces.record(span);
         if i > 0 {
             head.push(',');
         }
@@ -678,32 +693,26 @@ fn cached_answer(app: &App, trace: &RequestTrace, answer: &Answer) -> ApiRespons
         );
     }
     head.push_str("],");
-    let offers: usize = answer.legs.iter().map(|l| l.offers).sum();
     trace.annotate(|s| {
         s.attributes.insert("complete".into(), "true".into());
         s.attributes.insert("cache".into(), "hit".into());
-        s.attributes.insert("offers".into(), offers.to_string());
+        s.attributes
+            .insert("offers".into(), answer.offers_attr.clone());
         // The offers' tokens name the search that made the answer: its trace has the legs.
         s.attributes
             .insert("answer_of".into(), answer.trace_id.clone());
-        let legs: Vec<String> = answer
-            .legs
-            .iter()
-            .map(|l| format!("{}=ok", l.code))
-            .chain(answer.skipped.iter().map(|c| format!("{c}=skipped")))
-            .collect();
-        s.attributes.insert("suppliers".into(), legs.join(","));
+        s.attributes
+            .insert("suppliers".into(), answer.suppliers_attr.clone());
     });
     let fresh_for = answer
         .fresh_until
         .duration_since(now)
         .unwrap_or_default()
         .as_secs();
-    let mut body = head.into_bytes();
-    answer.render_tail(&mut body, &context);
     ApiResponse {
         status: 200,
-        body,
+        body: head.into_bytes(),
+        tail: answer.tail.clone(),
         headers: Vec::new(),
     }
     .header("x-arigate-complete", "true")

@@ -94,13 +94,18 @@ pub struct Lookups {
 
 impl Lookups {
     pub fn count(&self, s: CacheStatus) {
+        self.count_n(s, 1);
+    }
+
+    /// Counts `n` lookups that ended as `s` (a whole-answer hit counts one per leg).
+    pub fn count_n(&self, s: CacheStatus, n: u64) {
         let c = match s {
             CacheStatus::Hit => &self.hit,
             CacheStatus::Miss => &self.miss,
             CacheStatus::Stale => &self.stale,
             CacheStatus::Bypass => &self.bypass,
         };
-        c.fetch_add(1, Ordering::Relaxed);
+        c.fetch_add(n, Ordering::Relaxed);
     }
 }
 
