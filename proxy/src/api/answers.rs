@@ -1,6 +1,7 @@
 //! Whole search answers, cached per agent and canonical search for as long as every supplier leg
-//! in them stays fresh. A repeated search then costs a lookup, one signature and one copy of the
-//! rendered hotels, not five leg subrequests, the merge, the room mapping and a signature per offer.
+//! in them stays fresh. A repeated search then costs a lookup and a small head in front of the
+//! stored bytes (shared, not copied), not five leg subrequests, the merge, the room mapping and a
+//! signature per offer.
 //!
 //! What keeps it honest:
 //! - **Per agent and generation.** Keyed by the agent's id and everything in the search that
