@@ -255,7 +255,6 @@ fn bench(c: &mut Criterion) {
             created,
             key_purges: 0,
             fresh_until: created + Duration::from_secs(300),
-            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
             as_of: "2026-11-22T10:00:00.000Z".into(),
         },
         created,

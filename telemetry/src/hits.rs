@@ -86,14 +86,6 @@ impl HitSpans {
             s
         })
     }
-
-    /// Whether one of its spans would name `hotel`.
-    pub fn mentions_hotel(&self, hotel: &str) -> bool {
-        self.legs
-            .legs
-            .iter()
-            .any(|l| l.hotels.iter().any(|h| h == hotel))
-    }
 }
 
 /// What the span pipeline carries: one span, or the `cache_hit` spans of one hit.
@@ -112,14 +104,6 @@ impl Record {
         match self {
             Record::Span(_) => 1,
             Record::Hits(h) => h.len(),
-        }
-    }
-
-    /// Its trace id.
-    pub fn trace_id(&self) -> &str {
-        match self {
-            Record::Span(s) => &s.trace_id,
-            Record::Hits(h) => &h.trace_id,
         }
     }
 
@@ -191,8 +175,6 @@ mod tests {
         // The same value expands the same way every time it is read.
         let again: Vec<Span> = h.spans().collect();
         assert_eq!(spans, again);
-        assert!(h.mentions_hotel("ARG-LIS-0002"));
-        assert!(!h.mentions_hotel("ARG-LIS-0003"));
     }
 
     #[test]

@@ -53,7 +53,8 @@ pub struct Answer {
     /// sends these bytes as they are.
     pub tail: Bytes,
     pub legs: Vec<CachedLeg>,
-    /// What every hit's `cache_hit` spans share (built once per answer).
+    /// What every hit's `cache_hit` spans share (built once per answer); its `answer_of` is the
+    /// trace id of the search that made the answer (its offer tokens name it).
     pub spans: Arc<AnswerLegs>,
     /// The root span's `offers` and `suppliers` attributes of a hit.
     pub offers_attr: String,
@@ -65,8 +66,6 @@ pub struct Answer {
     /// [`key_purges`] when the search that made it started.
     pub key_purges: u64,
     pub fresh_until: SystemTime,
-    /// Trace id of the search that made it (its offer tokens' bases name it).
-    pub trace_id: String,
     /// `as_of` of the answer (its oldest data), as served.
     pub as_of: String,
 }
@@ -84,6 +83,19 @@ impl Answer {
     fn cost(&self, key: &str) -> usize {
         self.tail.len()
             + key.len()
+            + self.offers_attr.len()
+            + self.suppliers_attr.len()
+            + self.spans.answer_of.len()
+            + self
+                .spans
+                .legs
+                .iter()
+                .map(|l| {
+                    48 + l.supplier.len()
+                        + l.offers.len()
+                        + l.hotels.iter().map(|h| h.len() + 24).sum::<usize>()
+                })
+                .sum::<usize>()
             + 256
             + self
                 .legs
@@ -350,7 +362,6 @@ mod tests {
             created: now,
             key_purges: 0,
             fresh_until: now + Duration::from_secs(ttl),
-            trace_id: "t".into(),
             as_of: "2027-01-01T00:00:00.000Z".into(),
         }
     }

@@ -335,7 +335,6 @@ pub async fn handle(
                 created: sys_now,
                 key_purges,
                 fresh_until: SystemTime::now() + fresh,
-                trace_id: trace_id.to_string(),
                 as_of,
             },
             SystemTime::now(),
@@ -700,7 +699,7 @@ fn cached_answer(app: &App, trace: &RequestTrace, answer: &Answer) -> ApiRespons
             .insert("offers".into(), answer.offers_attr.clone());
         // The offers' tokens name the search that made the answer: its trace has the legs.
         s.attributes
-            .insert("answer_of".into(), answer.trace_id.clone());
+            .insert("answer_of".into(), answer.spans.answer_of.clone());
         s.attributes
             .insert("suppliers".into(), answer.suppliers_attr.clone());
     });
