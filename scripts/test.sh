@@ -8,15 +8,10 @@ cd "$(dirname "$0")/.."
 
 # Tests that need a database start a throwaway instance of it themselves (free port, temp dir)
 # and fail loudly when they cannot; the servers come from Debian's packages.
-need_apt=()
-command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
-command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
-command -v clickhouse-server >/dev/null 2>&1 || command -v clickhouse >/dev/null 2>&1 || need_apt+=(clickhouse-server clickhouse-client)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  echo "installing ${need_apt[*]} (Debian packages)"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+. scripts/lib/install.sh
+need_build_tools
+need redis-server redis-server
+need "clickhouse-server clickhouse" clickhouse-server clickhouse-client
+install_needed
 
 cargo test --workspace --locked "$@"

@@ -18,6 +18,8 @@ mod json_util;
 pub mod model;
 pub mod normalize;
 pub mod ota_soap;
+#[cfg(test)]
+mod testkit;
 pub mod wire;
 
 pub use error::{ErrorClass, SupplierError, SupplierResult};

@@ -1,8 +1,9 @@
 //! The Pingora service: one `ProxyHttp` for agent requests and for the supplier legs they spawn.
 //!
 //! An agent request is routed, authenticated and answered in `request_filter`; it never has an
-//! upstream of its own. A leg (a subrequest carrying a [`LegSpec`](crate::legs::LegSpec)) goes
-//! through every phase with its supplier as the upstream (see [`crate::legs`]).
+//! upstream of its own. A cacheable leg (a subrequest carrying a [`LegSpec`](crate::legs::LegSpec))
+//! goes through every phase with its supplier as the upstream; a live leg is sent through the same
+//! upstream connector without a subrequest (see [`crate::legs`]).
 
 use crate::api::{self, booking, content, search, webhooks, ApiResponse, Route};
 use crate::app::{App, Live};
@@ -341,7 +342,7 @@ impl ProxyHttp for Edge {
         ctx: &mut RequestCtx,
     ) -> pingora_error::Result<CacheKey> {
         match &ctx.leg {
-            Some(leg) => Ok(CacheKey::new(leg.spec.cache_key(), "")),
+            Some(leg) => Ok(crate::cache::lock::leg_key(leg.spec.cache_key())),
             None => Error::e_explain(ErrorType::InternalError, "agent requests are not cached"),
         }
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Nodes on `redis`; a generous Redis timeout, so a loaded test machine does not make the nodes
 /// fall back to local decisions (a killed Redis refuses connections at once anyway).
-fn cluster_options(redis: &TestRedis, cache: &str) -> Options {
+pub(crate) fn cluster_options(redis: &TestRedis, cache: &str) -> Options {
     Options {
         extra_yaml: Some(format!(
             "cache:\n  redis: {{url: \"{}\", timeout: 250ms}}\n{cache}",
@@ -69,20 +69,6 @@ async fn written(stack: &Stack) -> u64 {
     stats(stack).await["cluster"]["l2"]["written"]
         .as_u64()
         .unwrap_or(0)
-}
-
-/// Polls `f` until it holds; panics after `limit`. Returns how long it took.
-async fn until<F, Fut>(what: &str, limit: Duration, mut f: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !f().await {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    started.elapsed()
 }
 
 fn cached(a: &Answer, supplier: &str) -> bool {
@@ -628,7 +614,12 @@ async fn a_booking_retried_on_another_node_after_a_restart_or_concurrently_is_bo
     let offer = dida_offer(&a, &hotels[2], 32).await;
     let started = Instant::now();
     let (on_a, on_b) = tokio::join!(a.book(&offer, "cluster-key-2"), async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        until(
+            "node a's booking reaches its supplier",
+            Duration::from_secs(10),
+            || async { dida_bookings(&[&a, &b]) == 2 },
+        )
+        .await;
         b.book(&offer, "cluster-key-2").await
     });
     eprintln!(

@@ -473,3 +473,17 @@ pub fn searches(stack: &Stack, protocol: &str) -> u64 {
         .copied()
         .unwrap_or(0)
 }
+
+/// Polls `f` until it holds; panics after `limit`. Returns how long it took.
+pub async fn until<F, Fut>(what: &str, limit: Duration, mut f: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !f().await {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    started.elapsed()
+}

@@ -1,7 +1,7 @@
 //! Running it in production (issue #6): hot reload without a failed request, an invalid file
 //! that leaves the running config alone, and a graceful shutdown that lets a booking finish.
 
-use crate::harness::{http, offer_of_supplier, search_body, shared_hotels, Stack};
+use crate::harness::{http, offer_of_supplier, search_body, shared_hotels, until, Stack};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -70,7 +70,7 @@ async fn reload_applies_a_new_timeout_under_load_and_refuses_an_invalid_file() {
         original.replace("supplier_timeout: 300ms", "supplier_timeout: 800ms"),
     )
     .expect("write config");
-    let until = Instant::now() + Duration::from_secs(15);
+    let applied_by = Instant::now() + Duration::from_secs(15);
     let mut day = 20;
     loop {
         day += 1;
@@ -85,7 +85,7 @@ async fn reload_applies_a_new_timeout_under_load_and_refuses_an_invalid_file() {
             break;
         }
         assert!(
-            Instant::now() < until,
+            Instant::now() < applied_by,
             "the new timeout never applied: {}",
             a.body["suppliers"]
         );
@@ -107,11 +107,29 @@ async fn reload_applies_a_new_timeout_under_load_and_refuses_an_invalid_file() {
     assert_eq!(r.status, 422, "{}", r.raw);
     assert_eq!(r.body["result"], "invalid");
     assert!(r.raw.contains("search.supplier_timeout"), "{}", r.raw);
-    tokio::time::sleep(Duration::from_millis(1500)).await; // the watcher sees it too, and refuses it
+    assert_eq!(r.body["generation"], 1, "{}", r.raw);
+    // The watcher refuses one too: another invalid file, whose fingerprint the POST never stored.
+    let refused = |cfg: &Value| cfg["reloads"]["invalid"].as_u64().unwrap_or(0);
+    let before = refused(&admin_config(&stack).await);
+    std::fs::write(
+        &path,
+        good.replace("supplier_timeout: 800ms", "supplier_timeout: later"),
+    )
+    .expect("write config");
+    until(
+        "the watcher refuses the changed invalid file",
+        Duration::from_secs(15),
+        || async { refused(&admin_config(&stack).await) > before },
+    )
+    .await;
     let cfg = admin_config(&stack).await;
-    assert_eq!(cfg["generation"], 1);
+    assert_eq!(cfg["generation"], 1, "{cfg}");
+    let last = &cfg["reloads"]["last"]["report"];
+    assert_eq!(last["result"], "invalid", "{cfg}");
     assert!(
-        cfg["reloads"]["invalid"].as_u64().unwrap_or(0) >= 1,
+        last["problems"]
+            .to_string()
+            .contains("search.supplier_timeout"),
         "{cfg}"
     );
     let a = stack
@@ -181,7 +199,12 @@ async fn sigterm_lets_a_booking_in_flight_finish_and_then_exits() {
         )
         .await
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    until(
+        "the booking reaches the supplier",
+        Duration::from_secs(10),
+        || async { stack.counters("expedia-rapid").get("book") == Some(&1) },
+    )
+    .await;
     let signalled = Instant::now();
     stack.signal("TERM");
     let booked = booking.await.expect("booking task");

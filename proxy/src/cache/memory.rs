@@ -6,6 +6,7 @@
 //! rejects (a leg whose supplier answered with an error is never stored). The Redis tier sits
 //! behind it in [`super::tiered`].
 
+use super::lock::LookedUp;
 use async_trait::async_trait;
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -29,6 +30,8 @@ struct Entry {
     size: usize,
     /// Position in the recency order.
     tick: u64,
+    /// Which fill stored it (see [`Inner::fills`]).
+    fill: u64,
 }
 
 #[derive(Default)]
@@ -38,6 +41,8 @@ struct Inner {
     recency: BTreeMap<u64, String>,
     used: usize,
     tick: u64,
+    /// Entries stored so far; a lookup notes it in the key ([`LookedUp`]) for [`super::lock`].
+    fills: u64,
 }
 
 impl Inner {
@@ -123,6 +128,20 @@ impl MemoryTier {
         self.inner.lock().remove(combined)
     }
 
+    /// Whether the entry of `key` was stored after this request last looked it up (and is still
+    /// held): the request then need not call the supplier for it.
+    pub(crate) fn filled_since_lookup(&self, key: &CacheKey) -> bool {
+        let Some(seen) = key.extensions.get::<LookedUp>().map(LookedUp::get) else {
+            return false;
+        };
+        let now = SystemTime::now();
+        self.inner
+            .lock()
+            .entries
+            .get(&key.combined())
+            .is_some_and(|e| e.fill > seen && now < e.drop_at)
+    }
+
     /// Serves a body found elsewhere (the Redis tier) as a hit.
     pub(crate) fn hit_handler(body: Bytes) -> HitHandler {
         Box::new(Hit { body: Some(body) })
@@ -152,7 +171,8 @@ impl MemoryTier {
             }
         }
         inner.tick += 1;
-        let tick = inner.tick;
+        inner.fills += 1;
+        let (tick, fill) = (inner.tick, inner.fills);
         inner.used += size;
         inner.recency.insert(tick, key.clone());
         inner.entries.insert(
@@ -163,6 +183,7 @@ impl MemoryTier {
                 drop_at: fresh_until + self.keep_stale,
                 size,
                 tick,
+                fill,
             },
         );
         self.stats.inserted.fetch_add(1, Ordering::Relaxed);
@@ -252,6 +273,9 @@ impl Storage for MemoryTier {
         let k = key.combined();
         let (meta, body) = {
             let mut inner = self.inner.lock();
+            if let Some(seen) = key.extensions.get::<LookedUp>() {
+                seen.set(inner.fills);
+            }
             let Some(e) = inner.entries.get(&k) else {
                 return Ok(None);
             };

@@ -6,6 +6,7 @@
 //! reach every node through [`feed`]; hot entries are refreshed ahead of expiry by [`refresh`].
 
 pub mod feed;
+pub mod lock;
 pub mod memory;
 pub mod refresh;
 pub mod tiered;
@@ -14,8 +15,9 @@ use crate::cluster::Cluster;
 use arigate_config::schema::RefreshAheadFile;
 use arigate_filters::cache_policy::{Hotness, Invalidations, Tag, TtlPolicy};
 use feed::Feed;
+use lock::FillLock;
 use memory::MemoryTier;
-use pingora_cache::lock::{CacheKeyLockImpl, CacheLock};
+use pingora_cache::lock::CacheKeyLockImpl;
 use pingora_cache::CacheMeta;
 use refresh::RefreshAhead;
 use serde_json::json;
@@ -144,13 +146,13 @@ impl BrowseCache {
         longest_leg: Duration,
     ) -> BrowseCache {
         let longest = static_ttl.max(policy.max);
-        let lock: Box<CacheKeyLockImpl> =
-            CacheLock::new_boxed(longest_leg + Duration::from_secs(1));
         let storage: &'static MemoryTier = Box::leak(Box::new(MemoryTier::new(
             budget_bytes,
             Duration::ZERO,
             admit,
         )));
+        let lock: Box<CacheKeyLockImpl> =
+            Box::new(FillLock::new(longest_leg + Duration::from_secs(1), storage));
         let horizon = longest + Duration::from_secs(60);
         BrowseCache {
             storage,
