@@ -1,12 +1,21 @@
-//! Supplier legs: every supplier call runs as a Pingora subrequest of the agent's request.
+//! Supplier legs: one supplier call each, with the supplier as a Pingora upstream ([`HttpPeer`]).
 //!
-//! The parent (an agent request in `request_filter`) spawns one subrequest per [`Call`], carrying a
-//! [`LegSpec`] in the subrequest context. The subrequest runs the full proxy pipeline with the
-//! supplier as its upstream: `request_filter` builds and signs the wire request with the
+//! A **cacheable leg** (browse search, static content) runs as a Pingora subrequest of the agent's
+//! request so that pingora-cache serves, stores and coalesces it. The parent (an agent request in
+//! `request_filter`) spawns one subrequest per [`Call`], carrying a [`LegSpec`] in the subrequest
+//! context. The subrequest runs the full proxy pipeline with the supplier as its upstream: `request_filter` builds and signs the wire request with the
 //! connector, `upstream_request_filter` and `request_body_filter` replace the copied agent request
 //! with it, and `upstream_response_body_filter` turns the supplier's bytes into a [`LegOutcome`]
 //! (the unified JSON that pingora-cache can store for browse legs). The parent reads the
 //! subrequest's response from its pipe under the leg's timeout.
+//!
+//! A **live leg** (re-check, book, booking query, cancel, token: never cached, DESIGN §1) has
+//! nothing for the cache to do, so it does not pay for a second proxy pipeline, a task and a pipe
+//! per call: [`run`] sends it through Pingora's upstream connector directly (the same `HttpPeer`,
+//! connection pool and HTTP/1 client the proxy phases use), with the same [`LegState`] steps in
+//! the same order: build and sign, admit at the supplier's guard, send, collect the bounded
+//! answer, translate, close the span. A failure on a reused pooled connection is retried on a
+//! fresh one for retry-safe calls only, as the proxy path decides in `error_while_proxy`.
 //!
 //! The subrequest API is marked unstable upstream; it is used only here, so a connector-pool
 //! implementation could replace this module without touching the agent API.
@@ -20,14 +29,18 @@ use arigate_connectors::{
 };
 use arigate_telemetry::{EventType, Span, SpanStatus};
 use bytes::Bytes;
+use pingora_core::connectors::http::Connector;
+use pingora_core::connectors::ConnectorOptions;
+use pingora_core::protocols::http::client::HttpSession as ClientSession;
 use pingora_core::protocols::http::HttpTask;
-use pingora_core::upstreams::peer::HttpPeer;
+use pingora_core::server::configuration::ServerConf;
+use pingora_core::upstreams::peer::{HttpPeer, Peer};
 use pingora_error::{Error, ErrorType};
 use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::subrequest::Ctx as SubrequestCtx;
 use pingora_proxy::{FailToProxy, Session};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Header on a leg's response carrying the supplier's own HTTP status.
@@ -169,12 +182,61 @@ pub fn spawn(session: &Session, spec: LegSpec) -> Result<PendingLeg, SupplierErr
     })
 }
 
-/// Spawns and finishes one leg.
-pub async fn run(session: &Session, spec: LegSpec) -> LegResult {
+/// Runs one leg to its end: a cacheable one as a subrequest, a live one straight through the
+/// upstream connector (see the module doc).
+pub async fn run(app: &App, session: &Session, spec: LegSpec) -> LegResult {
+    if spec.cache.is_none() {
+        return run_live(app, spec).await;
+    }
     match spawn(session, spec) {
         Ok(p) => p.finish().await,
         Err(e) => LegResult::uncached(Err(e), Duration::ZERO),
     }
+}
+
+/// The upstream connector (and connection pool) of live legs, built from the server's
+/// configuration at start-up ([`init_connector`]) or with Pingora's defaults.
+static LIVE_CONNECTOR: OnceLock<Connector> = OnceLock::new();
+
+/// Builds the live legs' connector with the server's upstream options (pool size, CA file);
+/// later calls change nothing.
+pub fn init_connector(conf: &ServerConf) {
+    let _ = LIVE_CONNECTOR.set(Connector::new(Some(ConnectorOptions::from_server_conf(
+        conf,
+    ))));
+}
+
+fn live_connector() -> &'static Connector {
+    LIVE_CONNECTOR.get_or_init(|| Connector::new(None))
+}
+
+/// How many times a retry-safe live call is sent when each try fails on a reused connection (a
+/// pooled connection the supplier closed while it was idle).
+const LIVE_TRIES: usize = 3;
+
+/// Informational (1xx) heads a live leg skips before the answer's head.
+const MAX_INFORMATIONAL: usize = 4;
+
+/// Runs a live leg within its timeout (admission included) and records its span and its end at
+/// the supplier's guard, however it ended.
+async fn run_live(app: &App, spec: LegSpec) -> LegResult {
+    let timeout = spec.timeout;
+    let mut leg = LegState::new(Arc::new(spec), app.traces.excerpt_limit());
+    let reply = match tokio::time::timeout(timeout, leg.call_live(app)).await {
+        Ok(r) => r,
+        Err(_) => Err(SupplierError::new(
+            ErrorClass::SupplierTimeout,
+            "",
+            format!("no answer within {} ms", timeout.as_millis()),
+        )),
+    };
+    leg.ended.get_or_insert_with(Instant::now);
+    leg.outcome = Some(reply.as_ref().map(|_| ()).map_err(Clone::clone));
+    leg.finish_call(None);
+    if let Some(span) = leg.finish_span(None) {
+        app.traces.record(span);
+    }
+    LegResult::uncached(reply, leg.started.elapsed())
 }
 
 impl PendingLeg {
@@ -445,6 +507,17 @@ impl LegState {
 
     /// Builds and signs the supplier request (request phase). On failure the leg answers at once.
     pub async fn request_filter(&mut self, session: &mut Session) -> pingora_error::Result<bool> {
+        match self.build() {
+            Ok(()) => Ok(false),
+            Err(e) => {
+                write_outcome(session, &LegOutcome::Err(e)).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Builds and signs the supplier request with the connector; a failure is the leg's outcome.
+    fn build(&mut self) -> Result<(), SupplierError> {
         // 32 random hex digits from the thread-local CSPRNG (no system call per leg).
         let nonce = arigate_telemetry::new_trace_id();
         let cx = CallContext {
@@ -468,12 +541,11 @@ impl LegState {
                     }
                 }
                 self.wire = Some(w);
-                Ok(false)
+                Ok(())
             }
             Err(e) => {
                 self.outcome = Some(Err(e.clone()));
-                write_outcome(session, &LegOutcome::Err(e)).await?;
-                Ok(true)
+                Err(e)
             }
         }
     }
@@ -595,12 +667,7 @@ impl LegState {
 
     /// Records the supplier's status and turns the head into the leg's JSON head.
     pub fn upstream_response(&mut self, resp: &mut ResponseHeader) -> pingora_error::Result<()> {
-        self.supplier_status = resp.status.as_u16();
-        self.gzip = resp
-            .headers
-            .get("content-encoding")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+        self.note_response(resp);
         let names: Vec<_> = resp.headers.keys().cloned().collect();
         for n in names {
             resp.remove_header(&n);
@@ -609,6 +676,16 @@ impl LegState {
         resp.insert_header("content-type", "application/json")?;
         resp.insert_header(SUPPLIER_STATUS, self.supplier_status.to_string())?;
         Ok(())
+    }
+
+    /// Notes the supplier's status and whether its body is gzipped.
+    fn note_response(&mut self, resp: &ResponseHeader) {
+        self.supplier_status = resp.status.as_u16();
+        self.gzip = resp
+            .headers
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     }
 
     /// Collects the supplier body (bounded) and, at its end, emits the translated outcome.
@@ -625,13 +702,7 @@ impl LegState {
             );
         }
         if let Some(b) = body.take() {
-            if self.buf.len() + b.len() > self.spec.max_response_bytes {
-                return Error::e_explain(
-                    ErrorType::Custom(TOO_LARGE),
-                    "supplier response over the configured cap",
-                );
-            }
-            self.buf.extend_from_slice(&b);
+            self.collect(b)?;
         }
         if end {
             let outcome = self.translate();
@@ -643,6 +714,18 @@ impl LegState {
             }
             self.spec.handoff.put(outcome);
         }
+        Ok(())
+    }
+
+    /// Appends a chunk of the supplier's body, within the configured cap.
+    fn collect(&mut self, b: Bytes) -> pingora_error::Result<()> {
+        if self.buf.len() + b.len() > self.spec.max_response_bytes {
+            return Error::e_explain(
+                ErrorType::Custom(TOO_LARGE),
+                "supplier response over the configured cap",
+            );
+        }
+        self.buf.extend_from_slice(&b);
         Ok(())
     }
 
@@ -677,6 +760,87 @@ impl LegState {
             Ok(r) => LegOutcome::Ok(r),
             Err(e) => LegOutcome::Err(e),
         }
+    }
+
+    /// A live leg's call: build and sign, admit, send and read, translate.
+    async fn call_live(&mut self, app: &App) -> Result<Reply, SupplierError> {
+        self.build()?;
+        let spec = self.spec.clone();
+        let guard = SupplierGuard::admit(&app.quotas, &spec.supplier, spec.call.op())
+            .await
+            .map_err(|refusal| refusal.error(spec.supplier.code()))?;
+        self.guard = Some(guard);
+        let peer = self.peer();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let (session, reused) = live_connector()
+                .get_http_session(&*peer)
+                .await
+                .map_err(|e| classify(&e))?;
+            match self.exchange(session, &peer).await {
+                Ok(()) => break,
+                Err(e) if reused && spec.call.retry_safe() && tries < LIVE_TRIES => {
+                    tracing::debug!(supplier = spec.supplier.code(), error = %e, "reused supplier connection failed; sending again");
+                }
+                Err(e) => return Err(classify(&e)),
+            }
+        }
+        match self.translate() {
+            LegOutcome::Ok(r) => Ok(r),
+            LegOutcome::Err(e) => Err(e),
+        }
+    }
+
+    /// Sends the wire request on `session` and collects the answer (bounded); gives the
+    /// connection back to the pool when the answer ended cleanly.
+    async fn exchange(
+        &mut self,
+        mut session: ClientSession,
+        peer: &HttpPeer,
+    ) -> pingora_error::Result<()> {
+        self.buf.clear();
+        self.supplier_status = 0;
+        session.set_read_timeout(peer.options.read_timeout);
+        session.set_write_timeout(peer.options.write_timeout);
+        let mut req = RequestHeader::build("GET", b"/", Some(8))?;
+        self.upstream_request(&mut req)?;
+        session.write_request_header(Box::new(req)).await?;
+        if let Some(body) = self.wire.as_ref().map(|w| Bytes::from(w.body.clone())) {
+            if !body.is_empty() {
+                session.write_request_body(body, true).await?;
+            }
+        }
+        session.finish_request_body().await?;
+        let mut informational = 0;
+        loop {
+            session.read_response_header().await?;
+            let Some(head) = session.response_header() else {
+                return Error::e_explain(ErrorType::InvalidHTTPHeader, "no response head");
+            };
+            let status = head.status.as_u16();
+            if !(100..200).contains(&status) || status == 101 {
+                self.note_response(head);
+                break;
+            }
+            informational += 1;
+            if informational > MAX_INFORMATIONAL {
+                return Error::e_explain(
+                    ErrorType::InvalidHTTPHeader,
+                    "too many informational answers",
+                );
+            }
+        }
+        while !session.response_done() {
+            match session.read_response_body().await? {
+                Some(b) => self.collect(b)?,
+                None => break,
+            }
+        }
+        live_connector()
+            .release_http_session(session, peer, peer.idle_timeout())
+            .await;
+        Ok(())
     }
 
     /// A failed leg answers with a classified error if it still can.

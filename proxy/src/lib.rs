@@ -80,6 +80,7 @@ pub fn serve(mut app: App, config_path: Option<std::path::PathBuf>, upgrade: boo
     }
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
+    legs::init_connector(&server.configuration);
     drain_on_shutdown(&server, inflight, grace);
     // Pingora's HTTP proxy app, fed connections with header/idle/write deadlines (see `limits`).
     let mut proxy = pingora_proxy::HttpProxy::new(

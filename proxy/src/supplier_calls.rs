@@ -1,7 +1,7 @@
 //! Calling a supplier: one [`Call`] as a leg, with the OAuth2 bearer a protocol needs (cached,
 //! refreshed before expiry, and refreshed once on a 401 before repeating the call).
 
-use crate::app::SupplierRuntime;
+use crate::app::{App, SupplierRuntime};
 use crate::legs::{self, LegCache, LegResult, LegSpec};
 use crate::traces::LegTrace;
 use arigate_connectors::{Call, ErrorClass, Reply, SupplierError};
@@ -34,15 +34,17 @@ pub const RATE_CAPPED: &str = "rate_capped";
 /// rate or concurrency cap is reached the call is refused at once (class `rate_limited` with one
 /// of the codes above: never sent, so never an unknown booking) and the supplier sees nothing.
 pub async fn call_supplier(
+    app: &App,
     session: &Session,
     supplier: &Arc<SupplierRuntime>,
     call: Call,
     opts: CallOptions<'_>,
 ) -> LegResult {
-    call_admitted(session, supplier, call, opts).await
+    call_admitted(app, session, supplier, call, opts).await
 }
 
 async fn call_admitted(
+    app: &App,
     session: &Session,
     supplier: &Arc<SupplierRuntime>,
     call: Call,
@@ -75,14 +77,14 @@ async fn call_admitted(
         handoff: Default::default(),
     };
     if !supplier.connector.needs_bearer() {
-        return legs::run(session, spec(call, None)).await;
+        return legs::run(app, session, spec(call, None)).await;
     }
     for attempt in 0..2 {
-        let bearer = match bearer(session, supplier, attempt == 1, &spec).await {
+        let bearer = match bearer(app, session, supplier, attempt == 1, &spec).await {
             Ok(b) => b,
             Err(e) => return LegResult::uncached(Err(e), started.elapsed()),
         };
-        let result = legs::run(session, spec(call.clone(), Some(bearer))).await;
+        let result = legs::run(app, session, spec(call.clone(), Some(bearer))).await;
         let retry =
             attempt == 0 && matches!(&result.reply, Err(e) if e.class == ErrorClass::AuthFailed);
         if !retry {
@@ -153,6 +155,7 @@ pub fn spawn_refresh(
 
 /// A usable bearer token: the cached one unless `force` or it expires within a minute.
 async fn bearer(
+    app: &App,
     session: &Session,
     supplier: &Arc<SupplierRuntime>,
     force: bool,
@@ -164,7 +167,7 @@ async fn bearer(
             return Ok(token.clone());
         }
     }
-    match legs::run(session, spec(Call::Token, None)).await.reply {
+    match legs::run(app, session, spec(Call::Token, None)).await.reply {
         Ok(Reply::Token {
             access_token,
             expires_in,

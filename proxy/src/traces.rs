@@ -3,8 +3,8 @@
 //! An agent request gets a [`RequestTrace`] in `early_request_filter` (trace id from a valid W3C
 //! `traceparent`, else a fresh one) whose root span is the gateway stage; handlers annotate it
 //! and add children (merge, confirm, invalidate). Every supplier leg carries a [`LegTrace`] naming
-//! its parent, and its own subrequest records a `supplier_query` (or `cache_hit`) span in its
-//! logging phase. Spans go to the bounded [`SpanSink`]; a writer on its own thread batches them
+//! its parent, and records a `supplier_query` (or `cache_hit`) span when it ends (a subrequest's
+//! in its logging phase, a live leg's when its answer is translated). Spans go to the bounded [`SpanSink`]; a writer on its own thread batches them
 //! into ClickHouse, or into the in-memory ring of the embedded default.
 
 use arigate_config::TracesConfig;

@@ -129,7 +129,7 @@ impl Tx<'_> {
             cache: None,
             trace: self.trace.leg_under(parent, vec![hotel_id.to_string()]),
         };
-        call_supplier(self.session, supplier, call, opts)
+        call_supplier(self.app, self.session, supplier, call, opts)
             .await
             .reply
     }

@@ -85,7 +85,7 @@ pub async fn hotel(
                 cache: Some(cache),
                 trace: leg_trace,
             };
-            let r = call_supplier(session, &s, call, opts).await;
+            let r = call_supplier(app, session, &s, call, opts).await;
             (s.code().to_string(), r.reply, r.cache)
         })
     });

@@ -816,6 +816,7 @@ async fn run_leg(
         age,
         fresh_for,
     } = call_supplier(
+        app,
         session,
         &supplier,
         Call::Search {
