@@ -2,6 +2,9 @@
 //! parsing the supplier's answer into unified offers. The answer bytes come from the simulator's own
 //! handler (written from the protocol spec, not from the connector), for a search of 100 hotels.
 //!
+//! Also the pass-through's translation: a re-check of the answer's first offer, built and signed,
+//! and the simulator's answer to it parsed (the connector work of one `POST /v1/availability`).
+//!
 //! `cargo bench -p arigate-benches --bench connectors`
 
 use arigate_benches::{case, cx, Case};
@@ -19,6 +22,17 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("parse", k.protocol), k, |b, k| {
             b.iter(|| k.connector.parse(&k.call, &k.response))
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("recheck");
+    for k in &cases {
+        let (call, response) = &k.recheck;
+        g.bench_with_input(BenchmarkId::new("build", k.protocol), k, |b, k| {
+            b.iter(|| k.connector.build(call, &cx(k.bearer.as_deref())))
+        });
+        g.bench_with_input(BenchmarkId::new("parse", k.protocol), k, |b, k| {
+            b.iter(|| k.connector.parse(call, response))
         });
     }
     g.finish();

@@ -49,6 +49,8 @@ pub struct Case {
     pub call: Call,
     pub bearer: Option<String>,
     pub response: WireResponse,
+    /// A re-check of the answer's first offer and the simulator's answer to it.
+    pub recheck: (Call, WireResponse),
 }
 
 /// The call context the benches sign with.
@@ -137,12 +139,30 @@ pub fn search_case(
         headers: resp.headers,
         body: resp.body,
     };
-    match connector.parse(&call, &response) {
-        Ok(Reply::Search { hotels }) => assert!(
-            !hotels.is_empty(),
-            "{protocol}: no hotels in the bench response"
-        ),
+    let offer = match connector.parse(&call, &response) {
+        Ok(Reply::Search { hotels }) => hotels
+            .iter()
+            .flat_map(|h| h.offers.iter())
+            .next()
+            .map(|o| o.key.clone())
+            .unwrap_or_else(|| panic!("{protocol}: no offer in the bench response")),
         other => panic!("{protocol}: the bench response does not parse: {other:?}"),
+    };
+    let recheck_call = Call::Recheck { offer };
+    let req = connector
+        .build(&recheck_call, &cx(bearer.as_deref()))
+        .expect("re-check request");
+    let sreq = to_sim(&req);
+    let route = sim.route(&sreq).expect("re-check route");
+    let resp = sim.handle(&state, &route, &sreq, &Scenario::Ok);
+    let recheck_response = WireResponse {
+        status: resp.status,
+        headers: resp.headers,
+        body: resp.body,
+    };
+    match connector.parse(&recheck_call, &recheck_response) {
+        Ok(Reply::Recheck { .. }) => {}
+        other => panic!("{protocol}: the re-check answer does not parse: {other:?}"),
     }
     Case {
         protocol,
@@ -150,5 +170,6 @@ pub fn search_case(
         call,
         bearer,
         response,
+        recheck: (recheck_call, recheck_response),
     }
 }
