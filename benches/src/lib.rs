@@ -7,7 +7,7 @@ use arigate_connectors::{
 };
 use arigate_sim::catalog::Catalog;
 use arigate_sim::world::World;
-use arigate_sim::{supplier_for, Scenario, SimOptions, SimRequest, SimState};
+use arigate_sim::{supplier_for, Scenario, SimOptions, SimRequest, SimState, Supplier};
 
 fn to_sim(req: &WireRequest) -> SimRequest {
     let (path, raw_query) = req
@@ -40,6 +40,30 @@ fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(&s.replace('+', " "))
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// `connector`'s request for `call`, answered by the simulator's own handler.
+fn ask(
+    sim: &dyn Supplier,
+    state: &SimState,
+    connector: &dyn Connector,
+    call: &Call,
+    bearer: Option<&str>,
+) -> WireResponse {
+    let op = call.op();
+    let req = connector
+        .build(call, &cx(bearer))
+        .unwrap_or_else(|e| panic!("{op} request: {e:?}"));
+    let sreq = to_sim(&req);
+    let route = sim
+        .route(&sreq)
+        .unwrap_or_else(|| panic!("no simulator route for the {op} request"));
+    let resp = sim.handle(state, &route, &sreq, &Scenario::Ok);
+    WireResponse {
+        status: resp.status,
+        headers: resp.headers,
+        body: resp.body,
+    }
 }
 
 /// A connector with a 100-hotel search and the simulator's answer to it.
@@ -115,30 +139,13 @@ pub fn search_case(
     };
     let mut bearer = None;
     if connector.needs_bearer() {
-        let req = connector
-            .build(&Call::Token, &cx(None))
-            .expect("token request");
-        let sreq = to_sim(&req);
-        let route = sim.route(&sreq).expect("token route");
-        let resp = sim.handle(&state, &route, &sreq, &Scenario::Ok);
-        if let Ok(Reply::Token { access_token, .. }) =
-            connector.parse(&Call::Token, &WireResponse::new(resp.status, resp.body))
-        {
+        let resp = ask(&*sim, &state, &*connector, &Call::Token, None);
+        if let Ok(Reply::Token { access_token, .. }) = connector.parse(&Call::Token, &resp) {
             bearer = Some(access_token);
         }
     }
     let call = Call::Search { query };
-    let req = connector
-        .build(&call, &cx(bearer.as_deref()))
-        .expect("search request");
-    let sreq = to_sim(&req);
-    let route = sim.route(&sreq).expect("search route");
-    let resp = sim.handle(&state, &route, &sreq, &Scenario::Ok);
-    let response = WireResponse {
-        status: resp.status,
-        headers: resp.headers,
-        body: resp.body,
-    };
+    let response = ask(&*sim, &state, &*connector, &call, bearer.as_deref());
     let offer = match connector.parse(&call, &response) {
         Ok(Reply::Search { hotels }) => hotels
             .iter()
@@ -149,17 +156,7 @@ pub fn search_case(
         other => panic!("{protocol}: the bench response does not parse: {other:?}"),
     };
     let recheck_call = Call::Recheck { offer };
-    let req = connector
-        .build(&recheck_call, &cx(bearer.as_deref()))
-        .expect("re-check request");
-    let sreq = to_sim(&req);
-    let route = sim.route(&sreq).expect("re-check route");
-    let resp = sim.handle(&state, &route, &sreq, &Scenario::Ok);
-    let recheck_response = WireResponse {
-        status: resp.status,
-        headers: resp.headers,
-        body: resp.body,
-    };
+    let recheck_response = ask(&*sim, &state, &*connector, &recheck_call, bearer.as_deref());
     match connector.parse(&recheck_call, &recheck_response) {
         Ok(Reply::Recheck { .. }) => {}
         other => panic!("{protocol}: the re-check answer does not parse: {other:?}"),

@@ -32,7 +32,7 @@ pub(crate) fn assert_truncations_classified(
                     Err(e) if e.class == want => {}
                     other => wrong.push(format!(
                         "{name} as {}: {:?}, want {want:?}",
-                        call_name(call),
+                        call.op(),
                         other.map(|_| "a reply").map_err(|e| e.class)
                     )),
                 }
@@ -50,9 +50,4 @@ pub(crate) fn assert_truncations_classified(
             kinds.join("\n")
         }
     );
-}
-
-fn call_name(call: &Call) -> String {
-    let json = serde_json::to_value(call).unwrap_or_default();
-    json["call"].as_str().unwrap_or("?").to_string()
 }

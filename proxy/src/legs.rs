@@ -3,8 +3,8 @@
 //! A **cacheable leg** (browse search, static content) runs as a Pingora subrequest of the agent's
 //! request so that pingora-cache serves, stores and coalesces it. The parent (an agent request in
 //! `request_filter`) spawns one subrequest per [`Call`], carrying a [`LegSpec`] in the subrequest
-//! context. The subrequest runs the full proxy pipeline with the supplier as its upstream: `request_filter` builds and signs the wire request with the
-//! connector, `upstream_request_filter` and `request_body_filter` replace the copied agent request
+//! context. The subrequest runs the full proxy pipeline with the supplier as its upstream:
+//! `request_filter` builds and signs the wire request with the connector, `upstream_request_filter` and `request_body_filter` replace the copied agent request
 //! with it, and `upstream_response_body_filter` turns the supplier's bytes into a [`LegOutcome`]
 //! (the unified JSON that pingora-cache can store for browse legs). The parent reads the
 //! subrequest's response from its pipe under the leg's timeout.
@@ -224,13 +224,8 @@ async fn run_live(app: &App, spec: LegSpec) -> LegResult {
     let mut leg = LegState::new(Arc::new(spec), app.traces.excerpt_limit());
     let reply = match tokio::time::timeout(timeout, leg.call_live(app)).await {
         Ok(r) => r,
-        Err(_) => Err(SupplierError::new(
-            ErrorClass::SupplierTimeout,
-            "",
-            format!("no answer within {} ms", timeout.as_millis()),
-        )),
+        Err(_) => Err(no_answer_within(timeout)),
     };
-    leg.ended.get_or_insert_with(Instant::now);
     leg.outcome = Some(reply.as_ref().map(|_| ()).map_err(Clone::clone));
     leg.finish_call(None);
     if let Some(span) = leg.finish_span(None) {
@@ -251,11 +246,7 @@ impl PendingLeg {
         .await
         {
             Ok(r) => r,
-            Err(_) => Err(SupplierError::new(
-                ErrorClass::SupplierTimeout,
-                "",
-                format!("no answer within {} ms", self.spec.timeout.as_millis()),
-            )),
+            Err(_) => Err(no_answer_within(self.spec.timeout)),
         };
         LegResult {
             reply,
@@ -265,6 +256,15 @@ impl PendingLeg {
             fresh_for: info.fresh_for,
         }
     }
+}
+
+/// The error of a leg that had no answer within its timeout.
+fn no_answer_within(timeout: Duration) -> SupplierError {
+    SupplierError::new(
+        ErrorClass::SupplierTimeout,
+        "",
+        format!("no answer within {} ms", timeout.as_millis()),
+    )
 }
 
 /// What a leg's answer head said about the cache.
