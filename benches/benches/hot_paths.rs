@@ -233,11 +233,11 @@ fn bench(c: &mut Criterion) {
         key(&s),
         Answer {
             tail,
-            spans: std::sync::Arc::new(arigate_telemetry::AnswerLegs {
-                answer_of: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
-                operation: "search",
-                legs: Vec::new(),
-            }),
+            spans: std::sync::Arc::new(arigate_telemetry::AnswerLegs::new(
+                "4bf92f3577b34da6a3ce929d0e0e4736",
+                "search",
+                Vec::new(),
+            )),
             offers_attr: offers.to_string(),
             suppliers_attr: String::new(),
             legs: PROTOCOLS

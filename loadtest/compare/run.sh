@@ -2,6 +2,8 @@
 # Side by side on one machine: arigate (release) against nginx and against the origin itself.
 #
 #   loadtest/compare/run.sh            (SECS=10 CONNS=16 RATES="100 200 400" by default)
+#   ROWS="browse/pingora browse/arigate" RATES= OUT=/tmp/quick loadtest/compare/run.sh
+#                                      (only those rows, full speed only: a quick edge-vs-floor check)
 #
 # browse (cache hit of the same search):
 #   direct  — the origin: nginx serving a captured arigate search answer (the same bytes) from a file
@@ -23,7 +25,7 @@ set -euo pipefail
 source "$(dirname "$0")/../common/lib.sh"
 SECS=${SECS:-10}
 CONNS=${CONNS:-16}
-RATES=${RATES:-100 200 400}
+RATES=${RATES-100 200 400}
 OUT=${OUT:-$LT_ROOT/loadtest/results}
 W=$LT_LOG/compare
 ORIGIN=127.0.0.1:37201
@@ -126,6 +128,7 @@ echo "section,row,load,rate,requests,rps,p50_ms,p99_ms,errors,cpu_us,switches_pe
 row() {
   local section=$1 name=$2 pids=$3 url=$4 method=$5 body=$6 auth=$7 hdr_fn=$8
   local t0 t1 r
+  [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" $section/$name "* ]] || return 0
   export METHOD=$method BODY_FILE=$body AUTH=$auth HEADERS
   HEADERS=$($hdr_fn)
   local s0 s1 st0 st1

@@ -75,6 +75,8 @@ pub struct App {
     pub quotas: Arc<SupplierQuotas>,
     /// Whole search answers per agent, of this generation only (a reload starts empty).
     pub answers: crate::api::answers::AnswerCache,
+    /// Searches already validated, by their exact bytes, of this generation only.
+    pub search_memo: crate::api::search_memo::SearchMemo,
     /// Addresses `/readyz` checks besides the edge's own listener (the demo's simulators).
     pub ready_checks: Vec<std::net::SocketAddr>,
     /// Per-agent request rates (`limits.rate_limit`, each agent's `rate_limit`); what agents
@@ -281,6 +283,7 @@ impl App {
                 config.cache.answers_max_bytes,
                 config.cache.answers_max_entries,
             ),
+            search_memo: crate::api::search_memo::SearchMemo::for_config(&config),
             tokens: TokenSigner::new(&config.tokens.secret, &config.tokens.previous),
             ttl_policy: ttl_policy(&config),
             static_ttl: config.cache.static_ttl.0,

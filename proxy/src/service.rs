@@ -113,15 +113,15 @@ impl Edge {
         // One generation of the configuration for the whole request, even across a reload.
         let app = self.live.load_full();
         let app = &*app;
-        let method = session.req_header().method.as_str().to_string();
-        let path = session.req_header().uri.path().to_string();
+        let req = session.req_header();
+        let (method, path) = (req.method.as_str(), req.uri.path());
         ctx.trace.annotate(|s| {
-            s.attributes.insert("method".into(), method.clone());
+            s.attributes.insert("method".into(), method.into());
             s.attributes
                 .insert("path".into(), path.chars().take(200).collect());
         });
-        api::check_target(session.req_header())?;
-        let route = Route::resolve(&method, &path)?;
+        api::check_target(req)?;
+        let route = Route::resolve(method, path)?;
         ctx.route = route.name();
         ctx.trace
             .annotate(|s| s.event_type = event_of(route.name()));
@@ -192,11 +192,18 @@ async fn respond(
     resp: ApiResponse,
 ) -> pingora_error::Result<()> {
     ctx.status = resp.status;
-    let mut h = ResponseHeader::build(resp.status, Some(resp.headers.len() + 3))?;
-    h.insert_header("content-type", "application/json")?;
+    // Every name is written as given (lowercase): no case map to fill per answer.
+    let mut h = ResponseHeader::build_no_case(
+        resp.status,
+        Some(resp.headers.len() + ctx.rate_headers.len() + 6),
+    )?;
     h.insert_header(
-        "content-length",
-        (resp.body.len() + resp.tail.len()).to_string(),
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    )?;
+    h.insert_header(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(resp.body.len() + resp.tail.len()),
     )?;
     h.insert_header("x-trace-id", ctx.trace_id.as_str())?;
     // Every answer says whether it came from the cache; only browse and static ones can.
@@ -597,6 +604,7 @@ impl ProxyHttp for Edge {
         }
         let status = if ctx.status == 0 { 499 } else { ctx.status };
         crate::metrics::request(ctx.route, status, ctx.started.elapsed());
+        let hit = ctx.trace.take_hit();
         if let Some(mut root) = ctx.trace.take_root() {
             root.attributes
                 .insert("http_status".into(), status.to_string());
@@ -615,7 +623,7 @@ impl ProxyHttp for Edge {
                     },
                 ),
             }
-            self.app().traces.record(root);
+            self.app().traces.record_request(&ctx.trace, root, hit);
         }
         {
             tracing::debug!(trace_id = %ctx.trace_id, route = ctx.route, status = ctx.status, elapsed_ms = ctx.started.elapsed().as_millis() as u64, error = ?e.map(|e| e.etype().as_str()), "request");

@@ -10,7 +10,7 @@
 use arigate_config::TracesConfig;
 use arigate_telemetry::{
     clickhouse_pipeline, ring_pipeline, AnswerLegs, ClickHouseStore, EventType, HitSpans,
-    RelatedType, RingStore, SinkConfig, Span, SpanSink, SpanStatus, TraceStore,
+    RelatedType, RingStore, RootTimes, SinkConfig, Span, SpanSink, SpanStatus, TraceStore,
 };
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -97,8 +97,10 @@ impl Traces {
     }
 
     /// Hands the `cache_hit` spans of a request served from a stored answer to the writer as one
-    /// value: one per leg of `legs`, children of `trace`'s root, started now.
-    pub fn record_hits(&self, trace: &RequestTrace, legs: &Arc<AnswerLegs>) {
+    /// value: one per leg of the answer, children of `trace`'s root, started when the answer was
+    /// found. With `root`, the request's root span too: the answer's root template with these
+    /// times (see [`HitSpans`]).
+    pub fn record_hits(&self, trace: &RequestTrace, hit: Hit, root: Option<RootTimes>) {
         if trace.trace_id.is_empty() {
             return;
         }
@@ -106,10 +108,37 @@ impl Traces {
             trace_id: Arc::from(trace.trace_id.as_str()),
             parent_span_id: Arc::from(trace.span_id.as_str()),
             service: self.service.clone(),
-            start_ms: arigate_telemetry::now_ms(),
+            start_ms: hit.start_ms,
             seed: arigate_telemetry::random_u64(),
-            legs: legs.clone(),
+            legs: hit.legs,
+            root,
         });
+    }
+
+    /// Records the finished root span of a request, with the `cache_hit` spans of the stored
+    /// answer it was served from (`hit`). A later hit whose root was left as the start made it
+    /// (`Hit::templated`) records its root as the answer's template plus its own times: no
+    /// attribute of it is built, copied or redacted per request. The answer's first successful
+    /// hit records its root in full, and that root, as stored, becomes the template.
+    pub fn record_request(&self, trace: &RequestTrace, root: Span, hit: Option<Hit>) {
+        let Some(hit) = hit else {
+            return self.record(root);
+        };
+        let ok = root.status == SpanStatus::Success;
+        if hit.templated && ok && hit.legs.root.get().is_some() {
+            let times = RootTimes {
+                start_ms: root.start_ms,
+                duration_ms: root.duration_ms,
+            };
+            return self.record_hits(trace, hit, Some(times));
+        }
+        if ok && !hit.templated {
+            hit.legs
+                .root
+                .get_or_init(|| arigate_telemetry::sanitize(root.clone(), self.excerpt_bytes));
+        }
+        self.record(root);
+        self.record_hits(trace, hit, None);
     }
 
     /// Spans dropped so far (`arigate_spans_dropped_total`).
@@ -195,6 +224,17 @@ pub struct RequestTrace {
     pub trace_id: String,
     pub span_id: String,
     root: Mutex<Option<Span>>,
+    hit: Mutex<Option<Hit>>,
+}
+
+/// A request answered whole from a stored answer: its `cache_hit` spans, recorded with the root.
+pub struct Hit {
+    pub legs: Arc<AnswerLegs>,
+    /// When the answer was found (the `cache_hit` spans' start).
+    pub start_ms: u64,
+    /// The handler left the root span as the start made it (route, agent): the answer's root
+    /// template stands for everything else (see [`RequestTrace::is_like`]).
+    pub templated: bool,
 }
 
 impl RequestTrace {
@@ -204,6 +244,7 @@ impl RequestTrace {
             span_id: root.span_id.clone(),
             trace_id,
             root: Mutex::new(Some(root)),
+            hit: Mutex::new(None),
         }
     }
 
@@ -213,6 +254,7 @@ impl RequestTrace {
             trace_id: String::new(),
             span_id: String::new(),
             root: Mutex::new(None),
+            hit: Mutex::new(None),
         }
     }
 
@@ -245,6 +287,32 @@ impl RequestTrace {
     /// Takes the root span to record it (once).
     pub fn take_root(&self) -> Option<Span> {
         self.root.lock().take()
+    }
+
+    /// Whether the root span so far says what `template`, the root of an earlier hit of the same
+    /// answer, said at the same point: the same route (event, method, path) and agent. All the
+    /// rest a hit's handler adds comes from the answer and its key, so it is the template's too.
+    pub fn is_like(&self, template: &Span) -> bool {
+        self.root.lock().as_ref().is_some_and(|r| {
+            r.event_type == template.event_type
+                && r.agent_id == template.agent_id
+                && r.attributes.get("method") == template.attributes.get("method")
+                && r.attributes.get("path") == template.attributes.get("path")
+        })
+    }
+
+    /// Marks the request as served from a stored answer (see [`Traces::record_request`]).
+    pub fn set_hit(&self, legs: &Arc<AnswerLegs>, templated: bool) {
+        *self.hit.lock() = Some(Hit {
+            legs: legs.clone(),
+            start_ms: arigate_telemetry::now_ms(),
+            templated,
+        });
+    }
+
+    /// Takes what [`set_hit`](Self::set_hit) left (once).
+    pub fn take_hit(&self) -> Option<Hit> {
+        self.hit.lock().take()
     }
 }
 
@@ -292,5 +360,99 @@ pub fn event_of(route: &str) -> EventType {
         "webhook" => EventType::Webhook,
         "destinations" | "hotels" | "hotel" => EventType::Content,
         _ => EventType::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arigate_telemetry::HitLeg;
+
+    fn traces() -> Traces {
+        Traces::start(&TracesConfig {
+            enabled: true,
+            service: "arigate-edge".into(),
+            memory_spans: 1000,
+            queue_spans: 1000,
+            buffer_spans: 1000,
+            batch_rows: 100,
+            flush_interval: Duration::from_millis(10),
+            excerpt_bytes: 512,
+            clickhouse: None,
+        })
+        .expect("the span writer starts")
+    }
+
+    /// A root span as the start and the route leave it: route and agent only.
+    fn request(agent: &str) -> RequestTrace {
+        let t = RequestTrace::new(arigate_telemetry::new_trace_id());
+        t.annotate(|s| {
+            s.event_type = EventType::Search;
+            s.agent_id = Some(agent.into());
+            s.attributes.insert("method".into(), "POST".into());
+            s.attributes.insert("path".into(), "/v1/search".into());
+        });
+        t
+    }
+
+    async fn stored(traces: &Traces, trace_id: &str, n: usize) -> Vec<Span> {
+        for _ in 0..500 {
+            let spans = traces.store.spans_by_trace(trace_id).await.unwrap();
+            if spans.len() >= n {
+                return spans;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{trace_id}: fewer than {n} spans stored");
+    }
+
+    #[tokio::test]
+    async fn later_hits_record_the_first_hits_root_with_their_own_ids_and_times() {
+        let traces = traces();
+        let legs = Arc::new(AnswerLegs::new(
+            "maker",
+            "search",
+            vec![HitLeg {
+                supplier: "dida".into(),
+                hotels: vec!["ARG-LIS-0001".into()],
+                offers: "2".into(),
+            }],
+        ));
+        // The first hit annotates its root in full; it becomes the answer's template.
+        let first = request("agent-a");
+        first.annotate(|s| {
+            s.hotel_ids.push("ARG-LIS-0001".into());
+            s.attributes.insert("cache".into(), "hit".into());
+            s.attributes.insert("answer_of".into(), "maker".into());
+        });
+        assert!(!first.is_like(&Span::begin("t", None, EventType::CacheHit)));
+        first.set_hit(&legs, false);
+        let root = first.take_root().unwrap().finished(SpanStatus::Success);
+        traces.record_request(&first, root, first.take_hit());
+        let template = legs.root.get().expect("the first hit made the template");
+        assert_eq!(template.attributes["answer_of"], "maker");
+
+        // A later hit of the same route and agent adds nothing to its root.
+        let later = request("agent-a");
+        assert!(later.is_like(template));
+        assert!(!request("agent-b").is_like(template), "another agent");
+        later.set_hit(&legs, true);
+        let root = later.take_root().unwrap().finished(SpanStatus::Success);
+        let (start, took) = (root.start_ms, root.duration_ms);
+        traces.record_request(&later, root, later.take_hit());
+
+        let spans = stored(&traces, &later.trace_id, 2).await;
+        assert_eq!(spans.len(), 2, "{spans:?}");
+        let root = spans.iter().find(|s| s.parent_span_id.is_none()).unwrap();
+        assert_eq!(root.span_id, later.span_id);
+        assert_eq!(root.trace_id, later.trace_id);
+        assert_eq!((root.start_ms, root.duration_ms), (start, took));
+        assert_eq!(root.hotel_ids, ["ARG-LIS-0001"]);
+        assert_eq!(root.attributes, template.attributes);
+        let leg = spans.iter().find(|s| s.parent_span_id.is_some()).unwrap();
+        assert_eq!(leg.parent_span_id.as_deref(), Some(later.span_id.as_str()));
+        assert_eq!(leg.event_type, EventType::CacheHit);
+        // The first hit's own root was stored as it was, with its own leg.
+        assert_eq!(stored(&traces, &first.trace_id, 2).await.len(), 2);
     }
 }

@@ -37,12 +37,12 @@ pub mod tree;
 pub use crate::clickhouse::{
     ClickHouseConfig, ClickHouseError, ClickHouseStore, MigrationReport, ServerVersion,
 };
-pub use crate::hits::{AnswerLegs, HitLeg, HitSpans, Record};
+pub use crate::hits::{AnswerLegs, HitLeg, HitSpans, Record, RootTimes};
 pub use crate::html::render_booking_html;
 pub use crate::ring::RingStore;
 pub use crate::sink::{
-    clickhouse_pipeline, ring_pipeline, FlushReport, SinkConfig, SinkHandle, SinkSnapshot,
-    SpanSink, SpanWriter,
+    clickhouse_pipeline, ring_pipeline, sanitize, FlushReport, SinkConfig, SinkHandle,
+    SinkSnapshot, SpanSink, SpanWriter,
 };
 pub use crate::span::{
     new_span_id, new_trace_id, now_ms, random_u64, EventType, RelatedType, Span, SpanStatus,

@@ -40,8 +40,8 @@ struct Inner {
 type KeyIndex = HashMap<Arc<str>, VecDeque<(u64, Arc<str>)>>;
 
 /// One stored span, or the `cache_hit` spans of one hit kept as one value until read. A hit is
-/// indexed by its trace only: the request's root span, in the same trace, names every hotel the
-/// hits do, so a look-up by hotel finds the trace all the same.
+/// indexed by its trace, and by hotel only for the root span it carries: the request's root
+/// span, in the same trace, names every hotel the hits do, so a look-up by hotel finds the trace.
 #[derive(Debug)]
 enum Entry {
     Span(Arc<Span>),
@@ -246,12 +246,19 @@ impl Inner {
                 self.by_trace.insert(trace.clone(), VecDeque::from([seq]));
             }
         }
-        if let Entry::Span(span) = &entry {
-            if let Some(b) = &span.booking_id {
-                index_push(&mut self.by_booking, b, seq, &trace);
+        match &entry {
+            Entry::Span(span) => {
+                if let Some(b) = &span.booking_id {
+                    index_push(&mut self.by_booking, b, seq, &trace);
+                }
+                for h in &span.hotel_ids {
+                    index_push(&mut self.by_hotel, h, seq, &trace);
+                }
             }
-            for h in &span.hotel_ids {
-                index_push(&mut self.by_hotel, h, seq, &trace);
+            Entry::Hits(hits) => {
+                for h in hits.root_hotels() {
+                    index_push(&mut self.by_hotel, h, seq, &trace);
+                }
             }
         }
         self.held += weight;
@@ -275,12 +282,19 @@ impl Inner {
                 self.by_trace.remove(old.trace_id());
             }
         }
-        if let Entry::Span(old) = &old {
-            if let Some(b) = &old.booking_id {
-                index_evict(&mut self.by_booking, b, seq);
+        match &old {
+            Entry::Span(old) => {
+                if let Some(b) = &old.booking_id {
+                    index_evict(&mut self.by_booking, b, seq);
+                }
+                for h in &old.hotel_ids {
+                    index_evict(&mut self.by_hotel, h, seq);
+                }
             }
-            for h in &old.hotel_ids {
-                index_evict(&mut self.by_hotel, h, seq);
+            Entry::Hits(old) => {
+                for h in old.root_hotels() {
+                    index_evict(&mut self.by_hotel, h, seq);
+                }
             }
         }
     }
@@ -350,10 +364,10 @@ mod tests {
     #[test]
     fn a_hit_is_one_entry_read_back_as_its_spans_and_counted_as_them() {
         use crate::hits::{AnswerLegs, HitLeg, HitSpans};
-        let legs = Arc::new(AnswerLegs {
-            answer_of: "maker".into(),
-            operation: "search",
-            legs: ["hotelbeds", "dida", "derbysoft"]
+        let legs = Arc::new(AnswerLegs::new(
+            "maker",
+            "search",
+            ["hotelbeds", "dida", "derbysoft"]
                 .iter()
                 .map(|s| HitLeg {
                     supplier: s.to_string(),
@@ -361,7 +375,7 @@ mod tests {
                     offers: "2".into(),
                 })
                 .collect(),
-        });
+        ));
         let hit = |trace: &str| {
             Record::Hits(HitSpans {
                 trace_id: Arc::from(trace),
@@ -370,6 +384,7 @@ mod tests {
                 start_ms: 7,
                 seed: 9,
                 legs: legs.clone(),
+                root: None,
             })
         };
         let ring = RingStore::new(8);
@@ -394,6 +409,63 @@ mod tests {
         assert!(ring.spans_by_trace_now("t1").is_empty());
         assert_eq!(ring.spans_by_trace_now("t3").len(), 3);
         assert_eq!(ring.evicted(), 4);
+    }
+
+    #[test]
+    fn a_hit_carrying_its_root_is_found_by_trace_and_hotel_until_evicted() {
+        use crate::hits::{AnswerLegs, HitLeg, HitSpans, RootTimes};
+        let legs = Arc::new(AnswerLegs::new(
+            "maker",
+            "search",
+            vec![HitLeg {
+                supplier: "dida".into(),
+                hotels: vec!["H1".into()],
+                offers: "2".into(),
+            }],
+        ));
+        legs.root
+            .set(
+                span("maker", "first-hit-root", 1)
+                    .with_hotel("H1")
+                    .with_hotel("H2"),
+            )
+            .unwrap();
+        let hit = |trace: &str| {
+            Record::Hits(HitSpans {
+                trace_id: Arc::from(trace),
+                parent_span_id: Arc::from(format!("root-{trace}")),
+                service: Arc::from("arigate-edge"),
+                start_ms: 7,
+                seed: 9,
+                legs: legs.clone(),
+                root: Some(RootTimes {
+                    start_ms: 5,
+                    duration_ms: 3,
+                }),
+            })
+        };
+        let ring = RingStore::new(4);
+        ring.insert_records([hit("t1")]);
+        assert_eq!(ring.len(), 2, "the root and one cache_hit span");
+        let t1 = ring.spans_by_trace_now("t1");
+        let root = t1.iter().find(|s| s.parent_span_id.is_none()).unwrap();
+        assert_eq!(
+            (root.span_id.as_str(), root.trace_id.as_str()),
+            ("root-t1", "t1")
+        );
+        assert_eq!((root.start_ms, root.duration_ms), (5, 3));
+        assert_eq!(t1[1].parent_span_id.as_deref(), Some("root-t1"));
+        // Found by either hotel of the root, though no separate root span was stored.
+        assert_eq!(ring.traces_by_hotel_now("H2", 10).len(), 2);
+        ring.insert_records([hit("t2"), hit("t3")]);
+        assert!(ring.spans_by_trace_now("t1").is_empty());
+        let by_h2 = ring.traces_by_hotel_now("H2", 10);
+        assert!(
+            by_h2.iter().all(|s| s.trace_id != "t1"),
+            "the evicted hit left the index"
+        );
+        assert_eq!(by_h2.len(), 4);
+        assert_eq!(ring.inner.read().by_hotel.len(), 2);
     }
 
     #[test]

@@ -188,6 +188,87 @@ async fn a_repeated_search_is_served_whole_with_its_own_trace_and_bookable_offer
     assert_eq!(stack.total_requests(), total);
 }
 
+/// A span without what differs per request (ids, times).
+fn without_ids(span: &Value) -> Value {
+    let mut s = span.clone();
+    if let Some(m) = s.as_object_mut() {
+        for k in ["trace_id", "span_id", "start_ms", "duration_ms", "children"] {
+            m.remove(k);
+        }
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hit_has_the_same_full_root_span_found_by_trace_and_hotel() {
+    // The first hit records its root span in full; later hits record the answer's copy of it
+    // with their own ids and times (telemetry/src/hits.rs). What the trace API shows must not
+    // tell them apart.
+    let stack = Stack::start().await;
+    let ids = shared_hotels(2);
+    let first = search(&stack, &ids).await;
+    let hits = [
+        search(&stack, &ids).await,
+        search(&stack, &ids).await,
+        search(&stack, &ids).await,
+    ];
+    let mut roots = Vec::new();
+    for h in &hits {
+        assert_eq!(h.header("x-arigate-cache"), Some("hit"), "{}", h.raw);
+        let trace = h.body["trace_id"].as_str().unwrap_or("").to_string();
+        let spans = trace_spans(&stack, &trace).await;
+        let root = spans
+            .iter()
+            .find(|s| s["parent_span_id"].is_null())
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(root["trace_id"], trace.as_str(), "{root}");
+        assert_eq!(root["event_type"], "search");
+        assert_eq!(root["attributes"]["cache"], "hit");
+        assert_eq!(root["attributes"]["answer_of"], first.body["trace_id"]);
+        assert_eq!(root["attributes"]["http_status"], "200");
+        assert!(root["agent_id"].is_string(), "{root}");
+        let hotels: Vec<&str> = root["hotel_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(hotels, ids.iter().map(String::as_str).collect::<Vec<_>>());
+        let legs = spans
+            .iter()
+            .filter(|s| s["event_type"] == "cache_hit")
+            .collect::<Vec<_>>();
+        assert!(!legs.is_empty());
+        assert!(legs.iter().all(|s| s["parent_span_id"] == root["span_id"]));
+        // Each trace is found by each hotel it concerns.
+        for hotel in &ids {
+            let by_hotel = http(
+                "GET",
+                &format!("{}/api/traces/by-hotel/{hotel}", stack.admin),
+                &[],
+                None,
+            )
+            .await;
+            assert_eq!(by_hotel.status, 200);
+            assert!(
+                by_hotel.body["traces"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|t| t["trace_id"] == trace.as_str()),
+                "{hotel}: {}",
+                by_hotel.raw
+            );
+        }
+        roots.push(root);
+    }
+    let ids_of: Vec<&Value> = roots.iter().map(|r| &r["span_id"]).collect();
+    assert!(ids_of[0] != ids_of[1] && ids_of[1] != ids_of[2]);
+    assert_eq!(without_ids(&roots[0]), without_ids(&roots[1]));
+    assert_eq!(without_ids(&roots[1]), without_ids(&roots[2]));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_defeats_the_answer_cache_for_that_supplier_and_hotel() {
     let stack = Stack::start().await;

@@ -344,11 +344,7 @@ mod tests {
     fn answer(now: SystemTime, ttl: u64, bytes: usize) -> Answer {
         Answer {
             tail: Bytes::from(vec![b'x'; bytes]),
-            spans: Arc::new(AnswerLegs {
-                answer_of: "t".into(),
-                operation: "search",
-                legs: vec![],
-            }),
+            spans: Arc::new(AnswerLegs::new("t", "search", vec![])),
             offers_attr: "3".into(),
             suppliers_attr: "hotelbeds=ok".into(),
             legs: vec![CachedLeg {

@@ -5,6 +5,7 @@ pub mod answers;
 pub mod booking;
 pub mod content;
 pub mod search;
+pub mod search_memo;
 pub mod webhooks;
 
 use crate::app::App;

@@ -2,6 +2,7 @@
 //! and one overall deadline, merge what arrived by unified hotel, prices in the agent's currency.
 
 use super::answers::{self, Answer, CachedLeg, Lookup};
+use super::search_memo::Memo;
 use super::ApiResponse;
 use crate::app::{App, SupplierRuntime};
 use crate::cache::{entry_id, CacheStatus};
@@ -12,7 +13,7 @@ use crate::traces::RequestTrace;
 use arigate_connectors::normalize::{format_minor, offer_terms};
 use arigate_connectors::{Board, Call, ErrorClass, HotelOffers, Reply, SearchQuery, SupplierOffer};
 use arigate_filters::agent_auth::Agent;
-use arigate_filters::agent_input::{self, SearchRules};
+use arigate_filters::agent_input;
 use arigate_filters::cache_policy::browse_ttl;
 use arigate_filters::rooms::{group_rooms, RoomInput};
 use arigate_filters::tokens::OfferClaims;
@@ -50,22 +51,13 @@ pub async fn handle(
 ) -> Result<ApiResponse, ApiError> {
     let started = Instant::now();
     let trace_id = trace.trace_id.as_str();
-    let search = agent_input::search(
-        &SearchRules::new(&app.config),
+    let memo = app.search_memo.search(
+        &app.config,
+        &agent.id,
         body,
         chrono::Utc::now().date_naive(),
     )?;
-    trace.annotate(|s| {
-        s.hotel_ids.extend(search.hotels.iter().cloned());
-        s.attributes.insert(
-            "stay".into(),
-            format!("{}..{}", search.stay.checkin, search.stay.checkout),
-        );
-        s.attributes
-            .insert("rooms".into(), search.rooms.len().to_string());
-        s.attributes
-            .insert("currency".into(), search.currency.clone());
-    });
+    let search = &memo.search;
     let deadline = started + app.config.search.deadline;
     let customer_ip = super::client_ip(session);
     let now = chrono::Utc::now();
@@ -73,26 +65,25 @@ pub async fn handle(
     for id in &search.hotels {
         app.cache.hotness.record(id, sys_now);
     }
-    let answer_key = answers::key(
-        &agent.id,
-        &search.stay,
-        &search.rooms,
-        &search.hotels,
-        &search.currency,
-        &search.nationality,
-        search.suppliers.as_deref(),
-    );
+    let answer_key = &memo.answer_key;
     // Purges by key (here or on another node) since this count make answers stale.
     let key_purges = answers::key_purges();
     if let Lookup::Hit(answer) =
         app.answers
-            .get(&answer_key, sys_now, &app.cache.invalidations, key_purges)
+            .get(answer_key, sys_now, &app.cache.invalidations, key_purges)
     {
         // With the cluster's invalidation feed down, as old as a leg may be served, no older.
         if app.cache.trusted_age(answer.data_age(sys_now)) {
-            return Ok(cached_answer(app, trace, &answer));
+            // After the answer's first hit, its root span stands for this one's: nothing is
+            // added to the root here (see `Traces::record_request`).
+            let templated = answer.spans.root.get().is_some_and(|t| trace.is_like(t));
+            if !templated {
+                annotate_search(trace, &memo);
+            }
+            return Ok(cached_answer(app, trace, &answer, templated));
         }
     }
+    annotate_search(trace, &memo);
     // The hottest hotel of the request decides: its data is the one that moves fastest.
     let hotness = search
         .hotels
@@ -186,7 +177,7 @@ pub async fn handle(
             hotels: l.result.as_deref().unwrap_or_default(),
         })
         .collect();
-    let merged = merge(app, &search, &inputs, trace_id, now, exp);
+    let merged = merge(app, search, &inputs, trace_id, now, exp);
     for ((leg, &offers), unified) in results.iter().zip(&merged.offers_per_leg).zip(legs_unified) {
         if leg.status != "ok" {
             complete = false;
@@ -300,10 +291,10 @@ pub async fn handle(
     if cacheable && !fresh.is_zero() {
         // Offer tokens end in this response's context (this search's trace id): every hit
         // serves them as they are, so a booking from a hit traces back to this search.
-        let spans = Arc::new(arigate_telemetry::AnswerLegs {
-            answer_of: trace_id.to_string(),
-            operation: "search",
-            legs: cached_legs
+        let spans = Arc::new(arigate_telemetry::AnswerLegs::new(
+            trace_id,
+            "search",
+            cached_legs
                 .iter()
                 .map(|l| arigate_telemetry::HitLeg {
                     supplier: l.code.clone(),
@@ -311,7 +302,7 @@ pub async fn handle(
                     offers: l.offers.to_string(),
                 })
                 .collect(),
-        });
+        ));
         let suppliers_attr = cached_legs
             .iter()
             .map(|l| format!("{}=ok", l.code))
@@ -324,7 +315,7 @@ pub async fn handle(
             .sum::<usize>()
             .to_string();
         app.answers.put(
-            answer_key,
+            answer_key.clone(),
             Answer {
                 tail,
                 spans,
@@ -649,7 +640,20 @@ fn push_json_str(out: &mut String, s: &str) {
 /// name the search that made the answer, valid for the answer's life). Every leg counts as a
 /// cache hit: a lookup metric and a `cache_hit` span each, as when the legs hit one by one, the
 /// spans handed to the writer as one value built once per answer.
-fn cached_answer(app: &App, trace: &RequestTrace, answer: &Answer) -> ApiResponse {
+/// What the root span of a search says about it.
+fn annotate_search(trace: &RequestTrace, memo: &Memo) {
+    trace.annotate(|s| {
+        s.hotel_ids.extend(memo.search.hotels.iter().cloned());
+        s.attributes.insert("stay".into(), memo.stay_attr.clone());
+        s.attributes.insert("rooms".into(), memo.rooms_attr.clone());
+        s.attributes
+            .insert("currency".into(), memo.search.currency.clone());
+    });
+}
+
+/// The answer to a search from a stored answer. `templated`: the root span is the answer's
+/// template (nothing is added to it).
+fn cached_answer(app: &App, trace: &RequestTrace, answer: &Answer, templated: bool) -> ApiResponse {
     use std::fmt::Write as _;
     let now = SystemTime::now();
     let since = now.duration_since(answer.created).unwrap_or_default();
@@ -667,7 +671,7 @@ fn cached_answer(app: &App, trace: &RequestTrace, answer: &Answer) -> ApiRespons
         .lookups
         .count_n(CacheStatus::Hit, answer.legs.len() as u64);
     crate::metrics::cache_lookups("search", CacheStatus::Hit, answer.legs.len() as u64);
-    app.traces.record_hits(trace, &answer.spans);
+    trace.set_hit(&answer.spans, templated);
     for (i, l) in answer.legs.iter().enumerate() {
         if i > 0 {
             head.push(',');
@@ -692,17 +696,19 @@ fn cached_answer(app: &App, trace: &RequestTrace, answer: &Answer) -> ApiRespons
         );
     }
     head.push_str("],");
-    trace.annotate(|s| {
-        s.attributes.insert("complete".into(), "true".into());
-        s.attributes.insert("cache".into(), "hit".into());
-        s.attributes
-            .insert("offers".into(), answer.offers_attr.clone());
-        // The offers' tokens name the search that made the answer: its trace has the legs.
-        s.attributes
-            .insert("answer_of".into(), answer.spans.answer_of.clone());
-        s.attributes
-            .insert("suppliers".into(), answer.suppliers_attr.clone());
-    });
+    if !templated {
+        trace.annotate(|s| {
+            s.attributes.insert("complete".into(), "true".into());
+            s.attributes.insert("cache".into(), "hit".into());
+            s.attributes
+                .insert("offers".into(), answer.offers_attr.clone());
+            // The offers' tokens name the search that made the answer: its trace has the legs.
+            s.attributes
+                .insert("answer_of".into(), answer.spans.answer_of.clone());
+            s.attributes
+                .insert("suppliers".into(), answer.suppliers_attr.clone());
+        });
+    }
     let fresh_for = answer
         .fresh_until
         .duration_since(now)
