@@ -1025,11 +1025,11 @@ impl Validator<'_> {
             per_minute: f.per_minute.unwrap_or(base.per_minute),
             burst: f.burst.unwrap_or(base.burst),
         };
-        if !(1..=600_000).contains(&r.per_minute) {
-            self.problem(&format!("{path}.per_minute"), "must be 1 to 600000");
+        if !(1..=6_000_000).contains(&r.per_minute) {
+            self.problem(&format!("{path}.per_minute"), "must be 1 to 6000000");
         }
-        if !(1..=100_000).contains(&r.burst) {
-            self.problem(&format!("{path}.burst"), "must be 1 to 100000");
+        if !(1..=1_000_000).contains(&r.burst) {
+            self.problem(&format!("{path}.burst"), "must be 1 to 1000000");
         }
         r
     }
@@ -1379,11 +1379,11 @@ mapping: hotels.yaml
     #[rstest::rstest]
     #[case(
         "limits: {rate_limit: {per_minute: 0}}",
-        "limits.rate_limit.per_minute: must be 1 to 600000"
+        "limits.rate_limit.per_minute: must be 1 to 6000000"
     )]
     #[case(
         "limits: {rate_limit: {burst: 0}}",
-        "limits.rate_limit.burst: must be 1 to 100000"
+        "limits.rate_limit.burst: must be 1 to 1000000"
     )]
     #[case("limits: {rate_limit: {per_second: 5}}", "unknown field `per_second`")]
     #[case(
@@ -1461,7 +1461,7 @@ mapping: hotels.yaml
         );
         let err = load(&text).expect_err("invalid").to_string();
         assert!(
-            err.contains("agents[0].rate_limit.per_minute: must be 1 to 600000"),
+            err.contains("agents[0].rate_limit.per_minute: must be 1 to 6000000"),
             "{err}"
         );
     }

@@ -149,7 +149,8 @@ impl Edge {
         // supplier ever sees a request whose body did not arrive complete.
         let body = api::read_body(session, max, limits.body_read_timeout).await?;
         let session: &Session = session;
-        let tx = booking::Tx {
+        // Made only for the routes that call a supplier live (a search makes its own).
+        let tx = || booking::Tx {
             app,
             session,
             agent,
@@ -170,17 +171,17 @@ impl Edge {
                 });
                 content::hotel(app, session, agent, &id, &ctx.trace).await
             }
-            Route::Availability => booking::availability(&tx, &body).await,
+            Route::Availability => booking::availability(&tx(), &body).await,
             Route::Book => {
                 let key = session
                     .req_header()
                     .headers
                     .get("idempotency-key")
                     .and_then(|v| v.to_str().ok());
-                booking::book(&tx, key, &body).await
+                booking::book(&tx(), key, &body).await
             }
-            Route::BookingQuery(id) => booking::query(&tx, &id).await,
-            Route::Cancel(id) => booking::cancel(&tx, &id).await,
+            Route::BookingQuery(id) => booking::query(&tx(), &id).await,
+            Route::Cancel(id) => booking::cancel(&tx(), &id).await,
             Route::Webhook(_) => Err(ApiError::not_found("no route")),
         }
     }

@@ -59,7 +59,6 @@ pub async fn handle(
     )?;
     let search = &memo.search;
     let deadline = started + app.config.search.deadline;
-    let customer_ip = super::client_ip(session);
     let now = chrono::Utc::now();
     let sys_now = SystemTime::now();
     for id in &search.hotels {
@@ -84,6 +83,7 @@ pub async fn handle(
         }
     }
     annotate_search(trace, &memo);
+    let customer_ip = super::client_ip(session);
     // The hottest hotel of the request decides: its data is the one that moves fastest.
     let hotness = search
         .hotels
