@@ -120,11 +120,28 @@ impl Reloader {
         let me = self.clone();
         let spawned = std::thread::Builder::new()
             .name("arigate-reload".into())
-            .spawn(move || loop {
-                std::thread::sleep(every);
-                let now = fingerprint(&path);
-                if now.is_some() && now != *me.fingerprint.lock() {
-                    let _ = me.reload("file changed");
+            .spawn(move || {
+                // The files are read and hashed only when a stat says one of them changed. The
+                // stat comes first: a write after it changes the next one.
+                let mut files = vec![path.clone()];
+                let mut stamp = None;
+                loop {
+                    std::thread::sleep(every);
+                    let now_stamp = stamp_of(&files);
+                    if stamp.as_ref() == Some(&now_stamp) {
+                        continue;
+                    }
+                    stamp = Some(now_stamp);
+                    let now = fingerprint(&path);
+                    // The mapping file the config names now is watched from here on.
+                    let watched = watched_files(&path);
+                    if watched != files {
+                        files = watched;
+                        stamp = None;
+                    }
+                    if now.is_some() && now != *me.fingerprint.lock() {
+                        let _ = me.reload("file changed");
+                    }
                 }
             });
         if let Err(e) = spawned {
@@ -133,19 +150,42 @@ impl Reloader {
     }
 }
 
+/// What a stat says of each file (size, modification time, inode; `None` when unreadable).
+fn stamp_of(files: &[PathBuf]) -> Vec<Option<(u64, SystemTime, u64)>> {
+    use std::os::unix::fs::MetadataExt;
+    files
+        .iter()
+        .map(|f| {
+            let m = std::fs::metadata(f).ok()?;
+            Some((m.len(), m.modified().ok()?, m.ino()))
+        })
+        .collect()
+}
+
+/// The config file and the mapping file it names.
+fn watched_files(path: &Path) -> Vec<PathBuf> {
+    let mut files = vec![path.to_path_buf()];
+    files.extend(
+        std::fs::read(path)
+            .ok()
+            .and_then(|t| mapping_file(path, &t)),
+    );
+    files
+}
+
+/// The mapping file a config text names, relative to the config's directory.
+fn mapping_file(path: &Path, text: &[u8]) -> Option<PathBuf> {
+    let v = serde_yaml_ng::from_slice::<serde_yaml_ng::Value>(text).ok()?;
+    let m = v.get("mapping")?.as_str()?;
+    Some(path.parent().unwrap_or(Path::new(".")).join(m))
+}
+
 /// A hash of the config file and the mapping file it names (`None` if unreadable).
 fn fingerprint(path: &Path) -> Option<u64> {
     let text = std::fs::read(path).ok()?;
     let mut h = DefaultHasher::new();
     text.hash(&mut h);
-    let mapping = serde_yaml_ng::from_slice::<serde_yaml_ng::Value>(&text)
-        .ok()
-        .and_then(|v| {
-            v.get("mapping")
-                .and_then(|m| m.as_str().map(str::to_string))
-        });
-    if let Some(m) = mapping {
-        let file = path.parent().unwrap_or(Path::new(".")).join(m);
+    if let Some(file) = mapping_file(path, &text) {
         std::fs::read(file).ok().hash(&mut h);
     }
     Some(h.finish())
@@ -220,4 +260,45 @@ pub fn redacted_view(app: &App, reloader: &Reloader) -> serde_json::Value {
         "suppliers": suppliers,
         "hotels": c.mapping.hotels.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watcher_stats_the_config_and_the_mapping_it_names_wherever_it_is() {
+        let root = std::env::temp_dir().join(format!("arigate-reload-{}", std::process::id()));
+        let (conf_dir, data_dir) = (root.join("conf"), root.join("data"));
+        std::fs::create_dir_all(&conf_dir).unwrap();
+        std::fs::create_dir_all(&data_dir).unwrap();
+        let config = conf_dir.join("arigate.yaml");
+        let mapping = data_dir.join("hotels.yaml");
+        std::fs::write(&config, "mapping: ../data/hotels.yaml\n").unwrap();
+        std::fs::write(&mapping, "hotels: []\n").unwrap();
+
+        let files = watched_files(&config);
+        assert_eq!(
+            files,
+            vec![config.clone(), conf_dir.join("../data/hotels.yaml")]
+        );
+        let before = (stamp_of(&files), fingerprint(&config));
+        assert!(before.0.iter().all(Option::is_some));
+        assert_eq!(
+            stamp_of(&files),
+            before.0,
+            "nothing changed, nothing differs"
+        );
+
+        // A change of the mapping alone changes the stamp and the fingerprint.
+        std::fs::write(&mapping, "hotels: [{id: ARG-1}]\n").unwrap();
+        let after = (stamp_of(&files), fingerprint(&config));
+        assert_ne!(after.0, before.0);
+        assert_ne!(after.1, before.1);
+
+        // A mapping that disappears is seen as unreadable, not as unchanged.
+        std::fs::remove_file(&mapping).unwrap();
+        assert_eq!(stamp_of(&files)[1], None);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -629,17 +629,19 @@ fn with_tail(head: &Value, tail: &[u8]) -> Vec<u8> {
 
 /// `s` as a JSON string literal.
 fn push_json_str(out: &mut String, s: &str) {
+    // Ids, codes and timestamps need no escaping: copied as they are, no allocation.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     match serde_json::to_string(s) {
         Ok(q) => out.push_str(&q),
         Err(_) => out.push_str("\"\""),
     }
 }
 
-/// A search answered from [`answers`]: a small head with this request's trace id and the legs'
-/// ages as of now, then the stored hotels as they are (shared bytes, no copy; their offer tokens
-/// name the search that made the answer, valid for the answer's life). Every leg counts as a
-/// cache hit: a lookup metric and a `cache_hit` span each, as when the legs hit one by one, the
-/// spans handed to the writer as one value built once per answer.
 /// What the root span of a search says about it.
 fn annotate_search(trace: &RequestTrace, memo: &Memo) {
     trace.annotate(|s| {
@@ -651,8 +653,12 @@ fn annotate_search(trace: &RequestTrace, memo: &Memo) {
     });
 }
 
-/// The answer to a search from a stored answer. `templated`: the root span is the answer's
-/// template (nothing is added to it).
+/// A search answered from [`answers`]: a small head with this request's trace id and the legs'
+/// ages as of now, then the stored hotels as they are (shared bytes, no copy; their offer tokens
+/// name the search that made the answer, valid for the answer's life). Every leg counts as a
+/// cache hit: a lookup metric and a `cache_hit` span each, as when the legs hit one by one, the
+/// spans handed to the writer as one value built once per answer. `templated`: the root span
+/// is the answer's template (nothing is added to it).
 fn cached_answer(app: &App, trace: &RequestTrace, answer: &Answer, templated: bool) -> ApiResponse {
     use std::fmt::Write as _;
     let now = SystemTime::now();
@@ -885,6 +891,30 @@ async fn run_leg(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_are_what_serde_writes() {
+        for s in [
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "hotelbeds",
+            "2026-12-07T10:00:00.000Z",
+            "",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "nul\u{0}",
+            "ünï €",
+            "\u{7f}",
+        ] {
+            let mut out = String::from("x");
+            push_json_str(&mut out, s);
+            assert_eq!(
+                out,
+                format!("x{}", serde_json::to_string(s).unwrap()),
+                "{s:?}"
+            );
+        }
+    }
 
     fn offer(optional: bool) -> OfferOut<'static> {
         let shown = |a: &str| Shown {
