@@ -143,6 +143,31 @@ for section in SECTIONS:
                 f"| pass-through: added p50 over direct ≤ 150 µs at {low}/s | {added:.0f} µs | {'met' if added <= 150 else 'not met'} |"
             )
 md += ["## Targets (issue #7)", "", "| target | measured | |", "|---|---|---|"] + targets + [""]
+# Issue #16: arigate against the floor of the same run, at full speed and at the fixed rates.
+t16 = []
+b, pt = data.get("browse", {}), data.get("pass-through", {})
+if b.get("arigate") and b.get("pingora"):
+    a, p = b["arigate"], b["pingora"]
+    for label, av, pv in [("full speed", peak_cpu(a), peak_cpu(p)), ("fixed rates", fixed_cpu(a), fixed_cpu(p))]:
+        if av is not None and pv:
+            r = av / pv
+            t16.append(f"| cached browse hit ≤ 1.15× the floor's CPU ({label}) | {r:.2f}× ({fmt(av)} vs {fmt(pv)} µs) | {'met' if r <= 1.15 else 'not met'} |")
+    if b.get("nginx") and a["peak"] and b["nginx"]["peak"]:
+        r = num(a["peak"]["rps"]) / num(b["nginx"]["peak"]["rps"])
+        t16.append(f"| cached browse hit: peak req/s ≥ 0.85× nginx | {r:.2f}× | {'met' if r >= 0.85 else 'not met'} |")
+if pt.get("arigate") and pt.get("pingora"):
+    a, p = pt["arigate"], pt["pingora"]
+    for label, av, pv in [("full speed", peak_cpu(a), peak_cpu(p)), ("fixed rates", fixed_cpu(a), fixed_cpu(p))]:
+        if av is not None and pv is not None:
+            over = av - pv
+            t16.append(f"| re-check ≤ floor + 15 µs ({label}) | +{over:.0f} µs ({fmt(av)} vs {fmt(pv)} µs) | {'met' if over <= 15 else 'not met'} |")
+    if pt.get("direct") and rates:
+        fa, fd = at_rate(a, rates[0]), at_rate(pt["direct"], rates[0])
+        if fa and fd:
+            added = (num(fa["p50_ms"]) - num(fd["p50_ms"])) * 1000
+            t16.append(f"| re-check: added p50 over direct ≤ 150 µs at {rates[0]}/s | {added:.0f} µs | {'met' if added <= 150 else 'not met'} |")
+if t16:
+    md += ["## Targets (issue #16)", "", "| target | measured | |", "|---|---|---|"] + t16 + [""]
 # The floor: what the same measurement gives for Pingora with no arigate work in it.
 floor = []
 for section in SECTIONS:
