@@ -46,8 +46,9 @@ pub enum TokenError {
 
 /// Signs and verifies tokens with HMAC-SHA256.
 pub struct TokenSigner {
-    /// `keys[0]` signs; every key verifies.
-    keys: Vec<Vec<u8>>,
+    /// `keys[0]` signs; every key verifies. Each is its HMAC state with the key already absorbed
+    /// (cloned per token: no key schedule per signature or check).
+    keys: Vec<Option<HmacSha256>>,
 }
 
 impl std::fmt::Debug for TokenSigner {
@@ -64,8 +65,8 @@ impl TokenSigner {
     /// (it requires long random secrets).
     pub fn new(current: &[u8], previous: &[Vec<u8>]) -> TokenSigner {
         let mut keys = Vec::with_capacity(1 + previous.len());
-        keys.push(current.to_vec());
-        keys.extend(previous.iter().cloned());
+        keys.push(HmacSha256::new_from_slice(current).ok());
+        keys.extend(previous.iter().map(|k| HmacSha256::new_from_slice(k).ok()));
         TokenSigner { keys }
     }
 
@@ -78,7 +79,7 @@ impl TokenSigner {
         let tag = self
             .keys
             .first()
-            .and_then(|k| keyed(k))
+            .and_then(keyed)
             .map(|mut mac| {
                 mac.update(signed.as_bytes());
                 URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
@@ -108,7 +109,7 @@ impl TokenSigner {
         let json = URL_SAFE_NO_PAD
             .decode(body)
             .map_err(|_| TokenError::Malformed)?;
-        let authentic = self.keys.iter().filter_map(|k| keyed(k)).any(|mut mac| {
+        let authentic = self.keys.iter().filter_map(keyed).any(|mut mac| {
             mac.update(signed.as_bytes());
             mac.verify_slice(&tag).is_ok()
         });
@@ -239,7 +240,7 @@ impl Context<'_> {
 const CONTEXT_TAG_LEN: usize = 16;
 
 /// The tag of an offer context: domain-separated from whole tokens by its `ofc_` prefix.
-fn context_tag(key: &[u8], body: &str) -> [u8; CONTEXT_TAG_LEN] {
+fn context_tag(key: &Option<HmacSha256>, body: &str) -> [u8; CONTEXT_TAG_LEN] {
     let mut out = [0u8; CONTEXT_TAG_LEN];
     if let Some(mut mac) = keyed(key) {
         mac.update(b"ofc_");
@@ -250,10 +251,10 @@ fn context_tag(key: &[u8], body: &str) -> [u8; CONTEXT_TAG_LEN] {
     out
 }
 
-/// HMAC-SHA256 accepts keys of any length, so this is `None` only in theory; callers treat `None`
-/// as "this key matches nothing", never as a match.
-fn keyed(key: &[u8]) -> Option<HmacSha256> {
-    HmacSha256::new_from_slice(key).ok()
+/// A fresh MAC of a key. HMAC-SHA256 accepts keys of any length, so a key is `None` only in
+/// theory; callers treat `None` as "this key matches nothing", never as a match.
+fn keyed(key: &Option<HmacSha256>) -> Option<HmacSha256> {
+    key.clone()
 }
 
 /// What an `offer_id` carries: where to re-check or book the offer.
