@@ -10,6 +10,8 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// `WWW-Authenticate` of a 401 (RFC 9110 §11.6.1, RFC 6750 §3).
+    pub challenge: Option<&'static str>,
 }
 
 impl ApiError {
@@ -19,7 +21,14 @@ impl ApiError {
             code: code.to_string(),
             message: message.into(),
             retry_after: None,
+            challenge: None,
         }
+    }
+
+    /// The same error with a `WWW-Authenticate` challenge.
+    pub fn with_challenge(mut self, challenge: &'static str) -> ApiError {
+        self.challenge = Some(challenge);
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -61,6 +70,7 @@ impl From<SupplierError> for ApiError {
                 code: e.code.clone(),
                 message: e.message,
                 retry_after: Some(1),
+                challenge: None,
             };
         }
         let status = match e.class {
@@ -84,6 +94,7 @@ impl From<SupplierError> for ApiError {
             code: e.class.as_str().to_string(),
             message,
             retry_after: (e.class == ErrorClass::RateLimited).then_some(1),
+            challenge: None,
         }
     }
 }

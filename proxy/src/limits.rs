@@ -409,6 +409,14 @@ pub fn check_head(req: &RequestHeader, limits: &RequestLimits) -> Result<(), Api
             ),
         ));
     }
+    // RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host field, else 400.
+    if req.version == http::Version::HTTP_11
+        && req.headers.get_all(http::header::HOST).iter().count() != 1
+    {
+        return Err(ApiError::bad_request(
+            "HTTP/1.1 requests carry exactly one Host header field",
+        ));
+    }
     Ok(())
 }
 
@@ -420,6 +428,7 @@ pub fn overloaded(max: usize) -> ApiError {
         code: "overloaded".into(),
         message: format!("the edge is at its limit of {max} requests in flight; retry shortly"),
         retry_after: Some(1),
+        challenge: None,
     }
 }
 
@@ -429,7 +438,10 @@ mod tests {
 
     fn head(target: &str, fields: usize, value_len: usize) -> RequestHeader {
         let mut h = RequestHeader::build("GET", target.as_bytes(), None).expect("head");
-        for i in 0..fields {
+        if fields > 0 {
+            h.append_header("host", "edge").expect("host");
+        }
+        for i in 1..fields {
             h.append_header(format!("x-f{i}"), "v".repeat(value_len))
                 .expect("field");
         }
@@ -450,10 +462,23 @@ mod tests {
             Err(431)
         );
         assert_eq!(
-            check_head(&head("/", 4, l.max_header_bytes / 4), &l).map_err(|e| e.status),
+            check_head(&head("/", 5, l.max_header_bytes / 4), &l).map_err(|e| e.status),
             Err(431)
         );
         assert!(check_head(&head("/", l.max_header_count, 1), &l).is_ok());
+    }
+
+    #[test]
+    fn an_http_1_1_request_carries_exactly_one_host() {
+        let l = RequestLimits::default();
+        let none = head("/v1/destinations", 0, 0);
+        assert_eq!(check_head(&none, &l).map_err(|e| e.status), Err(400));
+        let mut two = head("/v1/destinations", 1, 1);
+        two.append_header("host", "other").expect("host");
+        assert_eq!(check_head(&two, &l).map_err(|e| e.status), Err(400));
+        let mut old = head("/v1/destinations", 0, 0);
+        old.set_version(http::Version::HTTP_10);
+        assert!(check_head(&old, &l).is_ok(), "HTTP/1.0 needs no Host");
     }
 
     #[test]

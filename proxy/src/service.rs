@@ -321,6 +321,9 @@ impl ProxyHttp for Edge {
                 if let Some(s) = e.retry_after {
                     r.headers.push(("retry-after", s.to_string()));
                 }
+                if let Some(c) = e.challenge {
+                    r.headers.push(("www-authenticate", c.to_string()));
+                }
                 r
             }
         };

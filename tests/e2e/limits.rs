@@ -517,3 +517,69 @@ async fn excess_load_is_shed_at_once_with_503_and_retry_after() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_doubled_host_is_refused_and_a_401_names_its_scheme() {
+    let stack = Stack::start().await;
+    let a = auth();
+    let before = stack.total_requests();
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host, or with two, is answered 400: the edge's
+    // JSON error for a missing one; Pingora's own parser refuses two before the edge sees them.
+    let raw = format!("GET /v1/destinations HTTP/1.1\r\nauthorization: {a}\r\n\r\n");
+    let ex = exchange(&stack.edge, raw.as_bytes(), Duration::from_secs(2)).await;
+    let rs = ex.responses();
+    assert_eq!(rs.len(), 1, "{}", ex.text());
+    assert_eq!(
+        (rs[0].status, rs[0].code()),
+        (400, "invalid_request".to_string()),
+        "{}",
+        ex.text()
+    );
+    assert!(rs[0].header("x-trace-id").is_some());
+    let raw = format!(
+        "GET /v1/destinations HTTP/1.1\r\nhost: edge\r\nhost: other\r\nauthorization: {a}\r\n\r\n"
+    );
+    let ex = exchange(&stack.edge, raw.as_bytes(), Duration::from_secs(2)).await;
+    let rs = ex.responses();
+    assert_eq!(
+        rs.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [400],
+        "{}",
+        ex.text()
+    );
+    // The same request with one Host is served; HTTP/1.0 needs none.
+    for raw in [
+        format!("GET /v1/destinations HTTP/1.1\r\nhost: edge\r\nauthorization: {a}\r\n\r\n"),
+        format!("GET /v1/destinations HTTP/1.0\r\nauthorization: {a}\r\n\r\n"),
+    ] {
+        let ex = exchange(&stack.edge, raw.as_bytes(), Duration::from_secs(2)).await;
+        let rs = ex.responses();
+        assert_eq!(rs.first().map(|r| r.status), Some(200), "{}", ex.text());
+    }
+    assert_eq!(stack.total_requests(), before, "no supplier was asked");
+
+    // RFC 9110 §11.6.1 / RFC 6750 §3: every 401 carries a Bearer challenge saying what was wrong.
+    for (header, want) in [
+        (None, "Bearer realm=\"arigate\""),
+        (
+            Some("Basic ZGVtbzpkZW1v"),
+            "Bearer realm=\"arigate\", error=\"invalid_request\"",
+        ),
+        (
+            Some("Bearer wrong-key"),
+            "Bearer realm=\"arigate\", error=\"invalid_token\"",
+        ),
+    ] {
+        let headers: Vec<(&str, &str)> = header.map(|h| ("authorization", h)).into_iter().collect();
+        let raw = request("GET", "/v1/destinations", &headers, b"");
+        let ex = exchange(&stack.edge, &raw, Duration::from_secs(2)).await;
+        let rs = ex.responses();
+        assert_eq!(rs.first().map(|r| r.status), Some(401), "{}", ex.text());
+        assert_eq!(
+            rs[0].header("www-authenticate"),
+            Some(want),
+            "{}",
+            ex.text()
+        );
+    }
+}

@@ -105,18 +105,22 @@ pub fn authenticate<'a>(app: &'a App, session: &Session) -> Result<&'a Agent, Ap
         .headers
         .get("authorization")
         .and_then(|v| v.to_str().ok());
+    // The challenge says which scheme to use and, with credentials, what was wrong with them.
     app.agents.authenticate(header).map_err(|e| match e {
         AuthError::Missing => ApiError::new(
             401,
             "unauthorized",
             "missing Authorization: Bearer <api key>",
-        ),
+        )
+        .with_challenge("Bearer realm=\"arigate\""),
         AuthError::Malformed => ApiError::new(
             401,
             "unauthorized",
             "Authorization must be Bearer <api key>",
-        ),
-        AuthError::Unknown => ApiError::new(401, "unauthorized", "unknown API key"),
+        )
+        .with_challenge("Bearer realm=\"arigate\", error=\"invalid_request\""),
+        AuthError::Unknown => ApiError::new(401, "unauthorized", "unknown API key")
+            .with_challenge("Bearer realm=\"arigate\", error=\"invalid_token\""),
     })
 }
 

@@ -56,11 +56,13 @@ pub fn handle(
                 "webhook_replayed",
                 "this X-Webhook-Id was already processed",
             ),
+            // A 401 names its scheme (RFC 9110 §11.6.1): here the signed-webhook one.
             other => ApiError::new(
                 401,
                 "webhook_rejected",
                 format!("webhook rejected: {other}"),
-            ),
+            )
+            .with_challenge("Signature realm=\"arigate-webhooks\""),
         })?;
     let event =
         parse_event(body).map_err(|e| ApiError::bad_request(format!("webhook body: {e}")))?;
