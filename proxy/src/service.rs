@@ -259,6 +259,15 @@ impl ProxyHttp for Edge {
         match leg_of(session) {
             Some(spec) => ctx.leg = Some(LegState::new(spec, self.app().traces.excerpt_limit())),
             None => {
+                // RFC 9112 §9.3.2: requests pipelined on a keep-alive connection are answered
+                // one after the other, in order, each through every phase and limit (Pingora
+                // keeps the bytes of the next one it read early and starts it when this one is
+                // done). A refusal still closes the connection and reads nothing more.
+                if let pingora_core::protocols::http::ServerSession::H1(h1) =
+                    session.as_downstream_mut()
+                {
+                    h1.set_pipelining_enabled(true);
+                }
                 let tp = session
                     .req_header()
                     .headers

@@ -501,3 +501,32 @@ async fn hop_by_hop_headers_cross_the_edge_in_neither_direction() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_all_answered_in_order() {
+    let stack = Stack::start().await;
+    let auth = format!("authorization: Bearer {API_KEY}\r\n");
+    // Three requests in one write: two GETs and a POST with a body, each answered in order.
+    let hotel = shared_hotels(1).remove(0);
+    let search = search_body(&[hotel.as_str()], 30).to_string();
+    let raw = format!(
+        "GET /v1/destinations HTTP/1.1\r\nhost: e\r\n{auth}\r\n\
+         GET /v1/nowhere HTTP/1.1\r\nhost: e\r\n{auth}\r\n\
+         POST /v1/search HTTP/1.1\r\nhost: e\r\n{auth}content-type: application/json\r\ncontent-length: {}\r\n\r\n{search}",
+        search.len()
+    );
+    let ex = exchange(&stack.edge, raw.as_bytes(), Duration::from_secs(3)).await;
+    let rs = ex.responses();
+    assert_eq!(
+        rs.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [200, 404, 200],
+        "{}",
+        ex.text()
+    );
+    assert!(rs[0].json()["destinations"].is_array(), "{}", ex.text());
+    assert_eq!(rs[1].code(), "not_found");
+    assert!(rs[2].json()["suppliers"].is_array(), "{}", ex.text());
+    let ids: std::collections::HashSet<_> =
+        rs.iter().filter_map(|r| r.header("x-trace-id")).collect();
+    assert_eq!(ids.len(), 3, "each answer has its own trace");
+}
