@@ -12,6 +12,8 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// `WWW-Authenticate` of a 401 (RFC 9110 §11.6.1, RFC 6750 §3).
     pub challenge: Option<&'static str>,
+    /// The connection closes after the answer (the request's framing cannot be trusted).
+    pub close: bool,
 }
 
 impl ApiError {
@@ -22,12 +24,19 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             challenge: None,
+            close: false,
         }
     }
 
     /// The same error with a `WWW-Authenticate` challenge.
     pub fn with_challenge(mut self, challenge: &'static str) -> ApiError {
         self.challenge = Some(challenge);
+        self
+    }
+
+    /// The same error, closing the connection after it is answered.
+    pub fn closing(mut self) -> ApiError {
+        self.close = true;
         self
     }
 
@@ -71,6 +80,7 @@ impl From<SupplierError> for ApiError {
                 message: e.message,
                 retry_after: Some(1),
                 challenge: None,
+                close: false,
             };
         }
         let status = match e.class {
@@ -95,6 +105,7 @@ impl From<SupplierError> for ApiError {
             message,
             retry_after: (e.class == ErrorClass::RateLimited).then_some(1),
             challenge: None,
+            close: false,
         }
     }
 }

@@ -429,6 +429,7 @@ pub fn overloaded(max: usize) -> ApiError {
         message: format!("the edge is at its limit of {max} requests in flight; retry shortly"),
         retry_after: Some(1),
         challenge: None,
+        close: false,
     }
 }
 

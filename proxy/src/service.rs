@@ -315,7 +315,7 @@ impl ProxyHttp for Edge {
         let resp = match result {
             Ok(r) => r,
             Err(e) => {
-                if matches!(e.status, 408 | 413 | 414 | 431 | 503) {
+                if e.close || matches!(e.status, 408 | 413 | 414 | 431 | 503) {
                     session.set_keepalive(None);
                 }
                 ctx.trace.annotate(|s| {

@@ -530,3 +530,49 @@ async fn pipelined_requests_are_all_answered_in_order() {
         rs.iter().filter_map(|r| r.header("x-trace-id")).collect();
     assert_eq!(ids.len(), 3, "each answer has its own trace");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_framing_error_is_answered_once_and_closes_the_connection() {
+    let stack = Stack::start().await;
+    let auth = format!("authorization: Bearer {API_KEY}\r\n");
+    let next = format!("GET /v1/destinations HTTP/1.1\r\nhost: e\r\n{auth}\r\n");
+    // RFC 9112 §6.3, §7.1: after a chunked body it cannot frame, the edge answers once and reads
+    // nothing more (the bytes after it are never a request).
+    let cases = [
+        ("bad hex chunk size", "zz\r\nabc\r\n0\r\n\r\n".to_string()),
+        (
+            "chunk size past 2^64",
+            "1ffffffffffffffffffff\r\nabc\r\n0\r\n\r\n".to_string(),
+        ),
+        (
+            "100 kB chunk extension",
+            format!("3;{}\r\nabc\r\n0\r\n\r\n", "x".repeat(100_000)),
+        ),
+    ];
+    for (name, body) in cases {
+        let before = stack.total_requests();
+        let raw = format!(
+            "POST /v1/search HTTP/1.1\r\nhost: e\r\n{auth}content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n{body}{next}"
+        );
+        let ex = exchange(&stack.edge, raw.as_bytes(), WAIT).await;
+        let rs = ex.responses();
+        assert_eq!(
+            rs.iter().map(|r| r.status).collect::<Vec<_>>(),
+            [400],
+            "{name}: {}",
+            ex.text()
+        );
+        assert!(ex.closed, "{name}: the connection is closed: {}", ex.text());
+        assert_eq!(
+            rs[0]
+                .header("connection")
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+            Some("close"),
+            "{name}: {}",
+            ex.text()
+        );
+        assert_eq!(rs[0].code(), "invalid_request");
+        assert_eq!(stack.total_requests(), before, "{name}: reached a supplier");
+    }
+}

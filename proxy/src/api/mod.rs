@@ -170,7 +170,11 @@ pub async fn read_body(
                 Err(e) if e.etype() == &pingora_error::ErrorType::ReadTimedout => {
                     return Err(body_timeout())
                 }
-                Err(_) => return Err(ApiError::bad_request("could not read the request body")),
+                // A body it cannot frame (a bad chunk size, an oversized chunk extension…):
+                // where it ends is unknown, so nothing after it is read (RFC 9112 §6.3, §7.1).
+                Err(_) => {
+                    return Err(ApiError::bad_request("could not read the request body").closing())
+                }
             }
         }
     };
