@@ -126,3 +126,35 @@ async fn a_misbehaving_supplier_is_classified_within_its_deadline_and_the_others
         assert_eq!(again.status, 200, "{m:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supplier_that_resets_a_recheck_fails_fast_as_unavailable() {
+    let stack = Stack::start().await;
+    let hotel = shared_hotels(1).remove(0);
+    let s = stack
+        .agent(
+            "POST",
+            "/v1/search",
+            Some(&search_body(&[hotel.as_str()], 30)),
+        )
+        .await;
+    let (_, offer) = offers(&s.body)
+        .into_iter()
+        .find(|(_, o)| o["supplier"] == "hotelbeds")
+        .expect("a hotelbeds offer");
+    stack.set_scenario("hotelbeds", "reset", None).await;
+    // A re-check: the reset is known at once, no waiting for the supplier's timeout.
+    let started = Instant::now();
+    let r = stack.recheck(&offer["offer_id"]).await;
+    let took = started.elapsed();
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (502, Some("supplier_unavailable")),
+        "{}",
+        r.raw
+    );
+    // The re-check timeout is 10 s: well under it, with room for a loaded CI machine.
+    assert!(took < Duration::from_secs(2), "re-check took {took:?}");
+    // Not yet for a search leg: through the proxy phases a reset still ends as the leg's
+    // timeout (`supplier_timeout` after 300 ms; issue #22 item 3).
+}

@@ -57,11 +57,22 @@ pub struct TestRedis {
 
 impl TestRedis {
     /// Starts a server on a free port and waits until it answers PING.
+    /// A port found free can be taken by another test's server before this one binds it: then
+    /// it tries another (five times at most).
     pub fn start() -> TestRedis {
         let mut r = TestRedis {
             port: free_port(),
             child: None,
         };
+        for _ in 0..4 {
+            match r.try_restart() {
+                Ok(()) => return r,
+                Err(e) => {
+                    eprintln!("{e}; trying another port");
+                    r.port = free_port();
+                }
+            }
+        }
         r.restart();
         r
     }
@@ -81,6 +92,12 @@ impl TestRedis {
 
     /// Starts the server again on the same port, empty (as a Redis without persistence restarts).
     pub fn restart(&mut self) {
+        if let Err(e) = self.try_restart() {
+            panic!("{e}");
+        }
+    }
+
+    fn try_restart(&mut self) -> Result<(), String> {
         self.kill();
         let child = Command::new(binary())
             .args([
@@ -106,10 +123,11 @@ impl TestRedis {
         let until = Instant::now() + Duration::from_secs(10);
         while !self.answers() {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!(
+                self.child = None;
+                return Err(format!(
                     "redis-server exited with {status} (port {} taken?)",
                     self.port
-                );
+                ));
             }
             assert!(
                 Instant::now() < until,
@@ -118,6 +136,7 @@ impl TestRedis {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        Ok(())
     }
 
     /// Kills the server at once (SIGKILL): connections drop, nothing is saved.
