@@ -652,6 +652,14 @@ impl LegState {
         Ok(())
     }
 
+    /// A new upstream attempt of a subrequest leg (the first, or Pingora's retry after a reused
+    /// connection failed): its body goes out again and nothing of an earlier answer is kept.
+    pub fn begin_attempt(&mut self) {
+        self.body_sent = false;
+        self.buf.clear();
+        self.supplier_status = 0;
+    }
+
     /// Sends the supplier body in place of the (empty) subrequest body.
     pub fn request_body(&mut self, body: &mut Option<Bytes>) {
         if self.body_sent {

@@ -491,8 +491,12 @@ impl ProxyHttp for Edge {
         upstream_request: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> pingora_error::Result<()> {
-        match &ctx.leg {
-            Some(leg) => leg.upstream_request(upstream_request),
+        match ctx.leg.as_mut() {
+            Some(leg) => {
+                // Once per attempt: a retry on a fresh connection sends the whole request again.
+                leg.begin_attempt();
+                leg.upstream_request(upstream_request)
+            }
             None => Ok(()),
         }
     }

@@ -128,7 +128,7 @@ async fn a_misbehaving_supplier_is_classified_within_its_deadline_and_the_others
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_supplier_that_resets_a_recheck_fails_fast_as_unavailable() {
+async fn a_supplier_that_resets_the_connection_fails_fast_as_unavailable() {
     let stack = Stack::start().await;
     let hotel = shared_hotels(1).remove(0);
     let s = stack
@@ -155,6 +155,36 @@ async fn a_supplier_that_resets_a_recheck_fails_fast_as_unavailable() {
     );
     // The re-check timeout is 10 s: well under it, with room for a loaded CI machine.
     assert!(took < Duration::from_secs(2), "re-check took {took:?}");
-    // Not yet for a search leg: through the proxy phases a reset still ends as the leg's
-    // timeout (`supplier_timeout` after 300 ms; issue #22 item 3).
+    // A search leg (through the proxy phases): an error well before the leg's 300 ms timeout.
+    // The reset meets a pooled connection, so Pingora sends the leg once more on a fresh one —
+    // whole, body included (it used to go without its body and wait for the timeout) — and the
+    // second reset ends it.
+    let before = stack.counters("hotelbeds");
+    let started = Instant::now();
+    let s = stack
+        .agent(
+            "POST",
+            "/v1/search",
+            Some(&search_body(&[hotel.as_str()], 31)),
+        )
+        .await;
+    let took = started.elapsed();
+    let hb = s.body["suppliers"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["code"] == "hotelbeds"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (hb["status"].as_str(), hb["error"].as_str()),
+        (Some("error"), Some("supplier_unavailable")),
+        "{hb}"
+    );
+    assert!(took < Duration::from_secs(2), "search took {took:?}");
+    let searches =
+        |c: &std::collections::BTreeMap<String, u64>| c.get("search").copied().unwrap_or(0);
+    let sent = searches(&stack.counters("hotelbeds")) - searches(&before);
+    assert!(
+        (1..=2).contains(&sent),
+        "{sent} searches reached the supplier"
+    );
 }
