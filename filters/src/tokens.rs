@@ -47,7 +47,8 @@ pub enum TokenError {
 /// Signs and verifies tokens with HMAC-SHA256.
 pub struct TokenSigner {
     /// `keys[0]` signs; every key verifies. Each is its HMAC state with the key already absorbed
-    /// (cloned per token: no key schedule per signature or check).
+    /// (cloned per token: no key schedule per signature or check). HMAC-SHA256 accepts keys of
+    /// any length, so a key is `None` only in theory; `None` matches nothing, never everything.
     keys: Vec<Option<HmacSha256>>,
 }
 
@@ -79,7 +80,7 @@ impl TokenSigner {
         let tag = self
             .keys
             .first()
-            .and_then(keyed)
+            .and_then(Option::clone)
             .map(|mut mac| {
                 mac.update(signed.as_bytes());
                 URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
@@ -109,7 +110,7 @@ impl TokenSigner {
         let json = URL_SAFE_NO_PAD
             .decode(body)
             .map_err(|_| TokenError::Malformed)?;
-        let authentic = self.keys.iter().filter_map(keyed).any(|mut mac| {
+        let authentic = self.keys.iter().flatten().cloned().any(|mut mac| {
             mac.update(signed.as_bytes());
             mac.verify_slice(&tag).is_ok()
         });
@@ -242,19 +243,13 @@ const CONTEXT_TAG_LEN: usize = 16;
 /// The tag of an offer context: domain-separated from whole tokens by its `ofc_` prefix.
 fn context_tag(key: &Option<HmacSha256>, body: &str) -> [u8; CONTEXT_TAG_LEN] {
     let mut out = [0u8; CONTEXT_TAG_LEN];
-    if let Some(mut mac) = keyed(key) {
+    if let Some(mut mac) = key.clone() {
         mac.update(b"ofc_");
         mac.update(body.as_bytes());
         let full = mac.finalize().into_bytes();
         out.copy_from_slice(&full[..CONTEXT_TAG_LEN]);
     }
     out
-}
-
-/// A fresh MAC of a key. HMAC-SHA256 accepts keys of any length, so a key is `None` only in
-/// theory; callers treat `None` as "this key matches nothing", never as a match.
-fn keyed(key: &Option<HmacSha256>) -> Option<HmacSha256> {
-    key.clone()
 }
 
 /// What an `offer_id` carries: where to re-check or book the offer.

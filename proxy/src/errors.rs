@@ -40,6 +40,13 @@ impl ApiError {
         self
     }
 
+    /// Whether the connection closes after this answer: when the error says so, and for the
+    /// statuses after which what the client sends next cannot be trusted or served (a timeout,
+    /// a body or head over its bound, an overloaded or refusing edge).
+    pub fn closes_connection(&self) -> bool {
+        self.close || matches!(self.status, 408 | 413 | 414 | 431 | 503)
+    }
+
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(400, "invalid_request", message)
     }

@@ -132,9 +132,8 @@ impl Reloader {
                         continue;
                     }
                     stamp = Some(now_stamp);
-                    let now = fingerprint(&path);
+                    let (now, watched) = read_files(&path);
                     // The mapping file the config names now is watched from here on.
-                    let watched = watched_files(&path);
                     if watched != files {
                         files = watched;
                         stamp = None;
@@ -162,17 +161,6 @@ fn stamp_of(files: &[PathBuf]) -> Vec<Option<(u64, SystemTime, u64)>> {
         .collect()
 }
 
-/// The config file and the mapping file it names.
-fn watched_files(path: &Path) -> Vec<PathBuf> {
-    let mut files = vec![path.to_path_buf()];
-    files.extend(
-        std::fs::read(path)
-            .ok()
-            .and_then(|t| mapping_file(path, &t)),
-    );
-    files
-}
-
 /// The mapping file a config text names, relative to the config's directory.
 fn mapping_file(path: &Path, text: &[u8]) -> Option<PathBuf> {
     let v = serde_yaml_ng::from_slice::<serde_yaml_ng::Value>(text).ok()?;
@@ -182,13 +170,23 @@ fn mapping_file(path: &Path, text: &[u8]) -> Option<PathBuf> {
 
 /// A hash of the config file and the mapping file it names (`None` if unreadable).
 fn fingerprint(path: &Path) -> Option<u64> {
-    let text = std::fs::read(path).ok()?;
+    read_files(path).0
+}
+
+/// [`fingerprint`], and the files it read: the config file and the mapping file it names. The
+/// config is read and parsed once for both.
+fn read_files(path: &Path) -> (Option<u64>, Vec<PathBuf>) {
+    let mut files = vec![path.to_path_buf()];
+    let Ok(text) = std::fs::read(path) else {
+        return (None, files);
+    };
     let mut h = DefaultHasher::new();
     text.hash(&mut h);
     if let Some(file) = mapping_file(path, &text) {
-        std::fs::read(file).ok().hash(&mut h);
+        std::fs::read(&file).ok().hash(&mut h);
+        files.push(file);
     }
-    Some(h.finish())
+    (Some(h.finish()), files)
 }
 
 /// The running configuration for the admin API, secrets left out.
@@ -277,7 +275,8 @@ mod tests {
         std::fs::write(&config, "mapping: ../data/hotels.yaml\n").unwrap();
         std::fs::write(&mapping, "hotels: []\n").unwrap();
 
-        let files = watched_files(&config);
+        let (print, files) = read_files(&config);
+        assert_eq!(print, fingerprint(&config));
         assert_eq!(
             files,
             vec![config.clone(), conf_dir.join("../data/hotels.yaml")]

@@ -315,7 +315,7 @@ impl ProxyHttp for Edge {
         let resp = match result {
             Ok(r) => r,
             Err(e) => {
-                if e.close || matches!(e.status, 408 | 413 | 414 | 431 | 503) {
+                if e.closes_connection() {
                     session.set_keepalive(None);
                 }
                 ctx.trace.annotate(|s| {

@@ -188,11 +188,10 @@ mod tests {
             start_ms: 1_700_000_000_000,
             seed: 42,
             root: None,
-            legs: Arc::new(AnswerLegs {
-                answer_of: "a".repeat(32),
-                operation: "search",
-                root: OnceLock::new(),
-                legs: vec![
+            legs: Arc::new(AnswerLegs::new(
+                "a".repeat(32),
+                "search",
+                vec![
                     HitLeg {
                         supplier: "hotelbeds".into(),
                         hotels: vec!["ARG-LIS-0001".into()],
@@ -204,7 +203,7 @@ mod tests {
                         offers: "5".into(),
                     },
                 ],
-            }),
+            )),
         }
     }
 

@@ -21,6 +21,15 @@ enum Misbehaviour {
     DeepJson,
 }
 
+/// One supplier's part of a search answer (`suppliers[]` by code; null when absent).
+fn supplier_part(body: &serde_json::Value, code: &str) -> serde_json::Value {
+    body["suppliers"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["code"] == code))
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// A loopback server that answers every request with `m`; stops with the test runtime.
 async fn hostile(m: Misbehaviour) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -102,13 +111,7 @@ async fn a_misbehaving_supplier_is_classified_within_its_deadline_and_the_others
             elapsed < Duration::from_millis(1000 + 100), // the 1 s deadline plus a little
             "{m:?}: took {elapsed:?}"
         );
-        let status = |code: &str| {
-            s.body["suppliers"]
-                .as_array()
-                .and_then(|a| a.iter().find(|x| x["code"] == code))
-                .cloned()
-                .unwrap_or_default()
-        };
+        let status = |code: &str| supplier_part(&s.body, code);
         let hb = status("hotelbeds");
         assert!(
             ["error", "timeout"].contains(&hb["status"].as_str().unwrap_or("")),
@@ -169,11 +172,7 @@ async fn a_supplier_that_resets_the_connection_fails_fast_as_unavailable() {
         )
         .await;
     let took = started.elapsed();
-    let hb = s.body["suppliers"]
-        .as_array()
-        .and_then(|a| a.iter().find(|x| x["code"] == "hotelbeds"))
-        .cloned()
-        .unwrap_or_default();
+    let hb = supplier_part(&s.body, "hotelbeds");
     assert_eq!(
         (hb["status"].as_str(), hb["error"].as_str()),
         (Some("error"), Some("supplier_unavailable")),
